@@ -1,0 +1,55 @@
+"""`ampemu`: one console script, one subcommand per job.
+
+Each subcommand lives in the module that owns the job; this file only wires them and turns
+AmpemuError into a single line on stderr with exit code 2. Training subcommands are defined in
+`training.cli`, whose parsers import nothing heavy, so `ampemu --help` works without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.errors import AmpemuError
+
+# subcommand -> module providing add_arguments(parser) and run(args); imported on use
+COMMANDS = {
+    "process": ("engine.commands.process", "render a WAV file through a model (offline)"),
+    "info": ("engine.commands.info", "print what a model file holds"),
+    "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
+    "demo": ("training.demo", "the whole story on a built-in capture: train, test, export, render"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="ampemu", description="Neural amp and pedal captures: train, export, play.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.split(".")[0] in ("engine", "training"):
+                continue  # a subcommand not built yet in this checkout
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except AmpemuError as exc:
+        print(f"ampemu {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ampemu {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

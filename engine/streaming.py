@@ -1,0 +1,62 @@
+"""The streaming interface every model family implements: state arrays, process a block, reset, prewarm.
+
+`StreamingModel` owns the four flat arrays of a kernel (layout, weights, state, cursor) and calls
+the compiled `process_block` on them. The real-time host reads the same arrays through pointers,
+so nothing here is needed inside the audio callback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.kernels.dispatch import process_block
+
+
+@dataclass
+class StreamingModel:
+    layout: np.ndarray  # int64, read-only after build: family, sizes, offsets
+    weights: np.ndarray  # float32 parameters
+    state: np.ndarray  # float32 history buffers and scratch, zero after reset
+    cursor: np.ndarray  # int64 write positions, zero after reset
+    sample_rate: int
+    receptive_field: int  # samples of input that reach one output sample
+    prewarm_samples: int = 0  # zeros run through after reset (NAM's convention); 0 = zeroed state
+    output_gain_db: float = 0.0  # gain a host applies after the kernel (e.g. WaveNetVA level_adjust)
+    name: str = ""
+    description: str = ""  # one line for people: architecture and size
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.warm_up()
+        self.reset()
+
+    def process(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        """Process one block (float32, any length) and return the output block."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if y is None:
+            y = np.empty_like(x)
+        process_block(self.layout, self.weights, self.state, self.cursor, x, y)
+        return y
+
+    def reset(self) -> None:
+        """Forget all history, then prewarm (the state the first sample of a render sees)."""
+        self.state[:] = 0.0
+        self.cursor[:] = 0
+        self.prewarm()
+
+    def prewarm(self) -> None:
+        if self.prewarm_samples:
+            zeros = np.zeros(min(self.prewarm_samples, 4096), np.float32)
+            out = np.empty_like(zeros)
+            left = self.prewarm_samples
+            while left > 0:
+                step = min(left, zeros.size)
+                self.process(zeros[:step], out[:step])
+                left -= step
+
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) with the exact argument types used later."""
+        x = np.zeros(1, np.float32)
+        process_block(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x))
