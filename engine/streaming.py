@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.kernels.dispatch import process_block
+from engine.kernels.dispatch import process_block, process_in_blocks
 
 
 @dataclass
@@ -40,6 +40,10 @@ class StreamingModel:
         process_block(self.layout, self.weights, self.state, self.cursor, x, y)
         return y
 
+    def process_in_blocks(self, x: np.ndarray, y: np.ndarray, block: int) -> None:
+        """Process a long signal as consecutive `block`-sized calls, in one compiled loop."""
+        process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, y, block)
+
     def reset(self) -> None:
         """Forget all history, then prewarm (the state the first sample of a render sees)."""
         self.state[:] = 0.0
@@ -60,3 +64,4 @@ class StreamingModel:
         """Compile (or load from numba's cache) with the exact argument types used later."""
         x = np.zeros(1, np.float32)
         process_block(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x))
+        process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x), 1)

@@ -1,31 +1,3 @@
-"""Shared test helpers: locating ../shared reference data (skip with a reason when it is absent)."""
+"""pytest wiring; the helpers themselves live in shared_data.py (benchmarks import them too)."""
 
-from pathlib import Path
-
-import numpy as np
-import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-def shared_path(*parts: str) -> Path:
-    """Path inside ../shared; skips the calling test with a clear reason when it is missing."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"reference data {path} is missing (tests read ../shared next to the repo)")
-    return path
-
-
-def guitar_like(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
-    """A deterministic guitar-ish test signal: decaying plucked harmonics plus a little noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    out = np.zeros_like(t)
-    for start in np.arange(0.0, seconds, 0.25):
-        f0 = 82.4 * 2 ** (rng.integers(0, 36) / 12)
-        env = np.where(t >= start, np.exp(-(t - start) * 4.0), 0.0)
-        for h in range(1, 6):
-            out += env * np.sin(2 * np.pi * f0 * h * (t - start)) / h
-    out += 0.003 * rng.standard_normal(t.size)
-    return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
+from shared_data import REPO, SHARED, guitar_like, shared_path  # noqa: F401  (re-exported for tests)

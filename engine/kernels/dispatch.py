@@ -16,3 +16,12 @@ def process_block(layout, weights, state, cursor, x, y):
         gated_wavenet.process(layout, weights, state, cursor, x, y)
     else:
         y[:] = 0.0  # unknown family: silence rather than garbage (never reached: build() checks)
+
+
+@njit(cache=True, error_model="numpy")
+def process_in_blocks(layout, weights, state, cursor, x, y, block):
+    """Run x through the model in consecutive blocks of `block` samples (the last may be shorter):
+    what a host's callbacks do, without a Python call per block."""
+    for start in range(0, x.shape[0], block):
+        stop = min(start + block, x.shape[0])
+        process_block(layout, weights, state, cursor, x[start:stop], y[start:stop])
