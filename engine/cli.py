@@ -16,6 +16,7 @@ from engine.errors import AmpemuError
 COMMANDS = {
     "process": ("engine.commands.process", "render a WAV file through a model (offline)"),
     "info": ("engine.commands.info", "print what a model file holds"),
+    "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
     "demo": ("training.demo", "the whole story on a built-in capture: train, test, export, render"),
 }

@@ -1,0 +1,197 @@
+"""`ampemu doctor`: is this machine ready to play? Each check prints its verdict and, when not OK, the fix.
+
+Every check reads the system through a `System` object whose root and command runner tests replace,
+so the checks run the same on a Pi, on CI, and against a fake /sys tree.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import resource
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OK, WARN, FAIL, INFO = "OK", "WARN", "FAIL", "INFO"
+RT_PRIORITY_NEEDED = 80
+MEMLOCK_NEEDED = 256 * 1024 * 1024
+
+
+@dataclass
+class Finding:
+    verdict: str
+    check: str
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"[{self.verdict:^4}] {self.check}: {self.detail}"
+        return f"{text}\n       fix: {self.fix}" if self.fix and self.verdict in (WARN, FAIL) else text
+
+
+@dataclass
+class System:
+    """Where the checks look; tests point `root` at a fake tree and replace `command`/`limits`."""
+
+    root: Path = Path("/")
+    jack_status: object = None  # callable -> (rate, period) or raises; default asks the JACK server
+    limits: dict = field(default_factory=lambda: {
+        "rtprio": resource.getrlimit(resource.RLIMIT_RTPRIO)[0],
+        "memlock": resource.getrlimit(resource.RLIMIT_MEMLOCK)[0],
+    })
+
+    def path(self, absolute: str) -> Path:
+        return self.root / absolute.lstrip("/")
+
+    def glob(self, pattern: str) -> list[Path]:
+        return sorted(Path(p) for p in glob.glob(str(self.path(pattern))))
+
+    def command(self, *argv: str) -> str | None:
+        """stdout of a command, or None when it is not installed or fails."""
+        if shutil.which(argv[0]) is None:
+            return None
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+
+def check_governor(system: System) -> Finding:
+    files = system.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor")
+    if not files:
+        return Finding(INFO, "CPU governor", "no cpufreq interface (a VM or container?)")
+    governors = {f.read_text().strip() for f in files}
+    if governors == {"performance"}:
+        return Finding(OK, "CPU governor", f"performance on {len(files)} cores")
+    return Finding(WARN, "CPU governor", f"{', '.join(sorted(governors))}: clock ramps cause xruns at small periods",
+                   "sudo systemctl enable --now ampemu-governor.service")
+
+
+def check_realtime_limits(system: System) -> list[Finding]:
+    rtprio, memlock = system.limits["rtprio"], system.limits["memlock"]
+    fix = "add the user to the 'audio' group (sudo usermod -aG audio $USER), install pi/limits-ampemu.conf, log in again"
+    found = []
+    if rtprio >= RT_PRIORITY_NEEDED:
+        found.append(Finding(OK, "real-time priority", f"allowed up to {rtprio}"))
+    else:
+        found.append(Finding(FAIL, "real-time priority", f"limit {rtprio} (JACK needs {RT_PRIORITY_NEEDED}+)", fix))
+    if memlock == resource.RLIM_INFINITY or memlock >= MEMLOCK_NEEDED:
+        shown = "unlimited" if memlock == resource.RLIM_INFINITY else f"{memlock // 2**20} MiB"
+        found.append(Finding(OK, "locked memory", shown))
+    else:
+        found.append(Finding(WARN, "locked memory", f"{memlock // 1024} KiB (page faults can cause xruns)", fix))
+    return found
+
+
+def _ask_jack() -> tuple[int, int]:
+    import jack  # the pi extra; imported here so doctor's other checks work without it
+
+    jack.set_error_function(lambda message: None)  # libjack's own chatter would bury the verdict
+    jack.set_info_function(lambda message: None)
+    client = jack.Client("ampemu-doctor", no_start_server=True)
+    try:
+        return client.samplerate, client.blocksize
+    finally:
+        client.close()
+
+
+def check_jack(system: System) -> tuple[Finding, int | None]:
+    ask = system.jack_status or _ask_jack
+    try:
+        rate, period = ask()
+    except Exception as exc:  # JACK-Client raises JackOpenError, or jack is not installed
+        return Finding(FAIL, "JACK server", f"not reachable ({exc.__class__.__name__})",
+                       "sudo systemctl start ampemu-jack (settings in /etc/ampemu/jack.conf)"), None
+    detail = f"running at {rate} Hz, {period} frames per period ({1000 * period / rate:.2f} ms)"
+    if period > 256:
+        return Finding(WARN, "JACK server", detail + ": a large period adds latency you will feel",
+                       "set JACK_PERIOD=64 or 128 in /etc/ampemu/jack.conf"), rate
+    return Finding(OK, "JACK server", detail), rate
+
+
+def check_bank_rates(models: list[tuple[str, int]], rate: int | None) -> list[Finding]:
+    if rate is None:
+        return []
+    wrong = [(name, r) for name, r in models if r != rate]
+    if not wrong:
+        return [Finding(OK, "sample rates", f"every model of the bank is captured at {rate} Hz")] if models else []
+    return [Finding(FAIL, "sample rates", f"{name} is a {r} Hz capture but JACK runs at {rate} Hz",
+                    f"set JACK_RATE={r} in /etc/ampemu/jack.conf, or use a capture made at {rate} Hz")
+            for name, r in wrong]
+
+
+THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
+                 3: "soft temperature limit now", 16: "under-voltage has occurred", 18: "throttling has occurred"}
+
+
+def check_power_and_heat(system: System) -> list[Finding]:
+    throttled = system.command("vcgencmd", "get_throttled")
+    if throttled is None:
+        return [Finding(INFO, "power and temperature", "vcgencmd not available (not a Raspberry Pi?)")]
+    found = []
+    value = int(throttled.strip().split("=")[-1], 16)
+    problems = [text for bit, text in THROTTLE_BITS.items() if value & (1 << bit)]
+    if problems:
+        found.append(Finding(FAIL if value & 0b111 else WARN, "power", ", ".join(problems),
+                             "use the official 27 W USB-C supply and a cooler (Active Cooler)"))
+    else:
+        found.append(Finding(OK, "power", "no under-voltage or throttling"))
+    temp = system.command("vcgencmd", "measure_temp")
+    if temp:
+        celsius = float(temp.strip().split("=")[-1].rstrip("'C"))
+        verdict = WARN if celsius >= 75 else OK
+        found.append(Finding(verdict, "temperature", f"{celsius:.1f} C", "add a cooler; the Pi 5 throttles at 85 C"))
+    return found
+
+
+def check_audio_interfaces(system: System) -> Finding:
+    cards = system.path("/proc/asound/cards")
+    lines = cards.read_text().splitlines() if cards.exists() else []
+    names = [line.split("]:", 1)[1].strip() for line in lines if "]:" in line]
+    if not names:
+        return Finding(FAIL, "audio interfaces", "no sound card found",
+                       "plug in the USB interface or enable the HAT's overlay in /boot/firmware/config.txt")
+    return Finding(OK, "audio interfaces", "; ".join(names))
+
+
+def check_gpio(system: System) -> Finding:
+    chips = system.glob("/dev/gpiochip*")
+    if not chips:
+        return Finding(INFO, "GPIO", "no /dev/gpiochip* (footswitches need a Raspberry Pi)")
+    usable = [c for c in chips if os.access(c, os.R_OK | os.W_OK)]
+    if usable:
+        return Finding(OK, "GPIO", f"{len(usable)} chip(s) usable for footswitches")
+    return Finding(WARN, "GPIO", "gpio chips exist but this user cannot open them",
+                   "sudo usermod -aG gpio $USER, then log in again")
+
+
+def run_checks(system: System, models: list[tuple[str, int]]) -> list[Finding]:
+    jack_finding, rate = check_jack(system)
+    return [check_governor(system), *check_realtime_limits(system), jack_finding,
+            *check_bank_rates(models, rate), *check_power_and_heat(system), check_audio_interfaces(system),
+            check_gpio(system)]
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--presets", default=None, help="preset bank whose models' sample rates are checked")
+
+
+def _bank_models(path) -> list[tuple[str, int]]:
+    if path is None:
+        return []
+    from engine.models import load_model
+    from engine.presets.bank import load_bank
+
+    return [(p.name, load_model(p.model).sample_rate) for p in load_bank(path).presets]
+
+
+def run(args) -> int:
+    findings = run_checks(System(), _bank_models(args.presets))
+    for finding in findings:
+        print(finding.line())
+    failed = sum(f.verdict == FAIL for f in findings)
+    print(f"{failed} problem(s) to fix" if failed else "ready to play")
+    return 1 if failed else 0

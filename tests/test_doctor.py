@@ -1,0 +1,71 @@
+"""`ampemu doctor` against fake system trees: each problem is found and comes with its fix."""
+
+import resource
+import stat
+
+from engine.commands.doctor import FAIL, INFO, OK, WARN, System, run_checks
+
+GOOD_LIMITS = {"rtprio": 95, "memlock": resource.RLIM_INFINITY}
+
+
+def fake_system(tmp_path, governors=("performance",) * 4, cards="0 [CODEC ]: USB-Audio - USB Audio CODEC",
+                limits=GOOD_LIMITS, jack=(48000, 64), vcgencmd=None, gpio=True):
+    for i, gov in enumerate(governors):
+        f = tmp_path / f"sys/devices/system/cpu/cpu{i}/cpufreq/scaling_governor"
+        f.parent.mkdir(parents=True)
+        f.write_text(gov + "\n")
+    if cards is not None:
+        (tmp_path / "proc/asound").mkdir(parents=True)
+        (tmp_path / "proc/asound/cards").write_text(f" {cards}\n                      USB Audio CODEC at usb-1\n")
+    if gpio:
+        (tmp_path / "dev").mkdir()
+        chip = tmp_path / "dev/gpiochip4"
+        chip.write_text("")
+        chip.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+    def ask_jack():
+        if jack is None:
+            raise OSError("Cannot connect to server")
+        return jack
+
+    class Fake(System):
+        def command(self, *argv):
+            return (vcgencmd or {}).get(argv[1]) if argv[0] == "vcgencmd" else None
+
+    return Fake(root=tmp_path, jack_status=ask_jack, limits=dict(limits))
+
+
+def verdicts(findings):
+    return {f.check: f.verdict for f in findings}
+
+
+def test_a_ready_pi(tmp_path):
+    system = fake_system(tmp_path, vcgencmd={"get_throttled": "throttled=0x0\n", "measure_temp": "temp=48.3'C\n"})
+    found = run_checks(system, [("Clean", 48000)])
+    assert set(verdicts(found).values()) == {OK}
+    assert any("48000 Hz, 64 frames" in f.detail for f in found)
+
+
+def test_every_problem_has_its_fix(tmp_path):
+    system = fake_system(tmp_path, governors=("ondemand", "performance"), cards=None, jack=(44100, 1024),
+                         limits={"rtprio": 0, "memlock": 65536},
+                         vcgencmd={"get_throttled": "throttled=0x50005\n", "measure_temp": "temp=81.0'C\n"})
+    found = run_checks(system, [("Plexi", 48000)])
+    v = verdicts(found)
+    assert v["CPU governor"] == WARN and v["real-time priority"] == FAIL and v["locked memory"] == WARN
+    assert v["JACK server"] == WARN and v["sample rates"] == FAIL and v["audio interfaces"] == FAIL
+    assert v["power"] == FAIL and v["temperature"] == WARN
+    power = next(f for f in found if f.check == "power")
+    assert "under-voltage now" in power.detail and "throttling has occurred" in power.detail
+    rates = next(f for f in found if f.check == "sample rates")
+    assert "Plexi is a 48000 Hz capture but JACK runs at 44100 Hz" in rates.detail and "JACK_RATE=48000" in rates.fix
+    assert all(f.fix for f in found if f.verdict in (WARN, FAIL))
+
+
+def test_no_jack_no_pi(tmp_path):
+    system = fake_system(tmp_path, governors=(), jack=None, gpio=False)
+    found = run_checks(system, [("Clean", 48000)])
+    v = verdicts(found)
+    assert v["JACK server"] == FAIL and "sample rates" not in v
+    assert v["CPU governor"] == INFO and v["GPIO"] == INFO and v["power and temperature"] == INFO
+    assert "systemctl start ampemu-jack" in next(f.fix for f in found if f.check == "JACK server")
