@@ -11,7 +11,7 @@ from engine.render import render
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", required=True, help="model file (.json)")
+    p.add_argument("--model", required=True, help="model file (.json or .nam)")
     p.add_argument("input", help="input WAV (mono; stereo uses the first channel)")
     p.add_argument("output", help="output WAV, 32-bit float at the input's rate")
     p.add_argument("--block", type=int, default=64, help="block size in samples (default 64; output is the same for any)")

@@ -1,0 +1,254 @@
+"""Streaming numba kernel of Neural Amp Modeler's WaveNet (layer arrays, heads, head_scale).
+
+Same design as gated_wavenet.py (read that first): four flat arrays, layer-major, each layer's input
+kept channel-major in a sliding buffer of `history + CHUNK` samples so every conv tap is a contiguous
+vector over time, the products in `linalg.matmul_acc`, and output bit-identical for any block
+partition. What NAM adds (the maths is in engine/formats/nam.py):
+- several layer arrays in a chain, each with a 1x1 "rechannel" in and a 1x1 head rechannel out;
+- every layer mixes the raw input in before its activation, and any of NAM's activations (gated or
+  not: act(z[:C]) * sigmoid(z[C:]));
+- the head accumulator runs across arrays: array a's starts at array a-1's head output.
+Per-layer records carry their own kernel size and activation, so per-layer A2 configs fit in later.
+"""
+
+import numpy as np
+from numba import njit
+
+from engine.formats.nam import ACTIVATIONS, NamWaveNet
+from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
+from engine.kernels.linalg import matmul_acc
+
+FAMILY = 2
+CHUNK = 2048  # longest run processed at once; longer blocks are split (same result)
+
+TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(name) for name in (
+    "Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish"))
+
+# layout header slots (scratch slots are state offsets of (rows, n)-packed work arrays)
+_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _COLS, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS = range(12)
+_ARRAYS = 16  # per-array records start here
+_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD = range(8)
+_ARRAY_RECORD = 8
+_DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF = range(12)
+_LAYER_RECORD = 12
+
+
+def build(model: NamWaveNet, fast: bool):
+    """Pack `model` into (layout, weights, state, cursor) for `process`."""
+    n_arrays = len(model.arrays)
+    n_layers = sum(len(a.dilations) for a in model.arrays)
+    layers_at = _ARRAYS + _ARRAY_RECORD * n_arrays
+    layout = np.zeros(layers_at + _LAYER_RECORD * n_layers, dtype=np.int64)
+    layout[_FAMILY], layout[_MODE], layout[_N_ARRAYS], layout[_CHUNK] = FAMILY, int(fast), n_arrays, CHUNK
+    layout[_N_LAYERS] = n_layers
+    chunks: list[np.ndarray] = []
+    size = 0
+
+    def put(values) -> int:
+        nonlocal size
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        chunks.append(flat)
+        size += flat.size
+        return size - flat.size
+
+    state_size = 0
+    rows = {"cols": 1, "z": 1, "act": 1, "res": 1, "head": 1}
+    layer = 0
+    for a, array in enumerate(model.arrays):
+        c, k = array.channels, array.kernel_size
+        rec = _ARRAYS + _ARRAY_RECORD * a
+        layout[rec + _IN], layout[rec + _C], layout[rec + _H] = array.input_size, c, array.head_size
+        layout[rec + _LAYERS_IN], layout[rec + _FIRST] = len(array.dilations), layer
+        # matmul_acc wants W as (in, out): torch's (out, in[, k]) transposed, taps outermost
+        layout[rec + _W_RE] = put(np.transpose(array.rechannel))
+        layout[rec + _W_HEAD] = put(np.transpose(array.head_weight))
+        layout[rec + _B_HEAD] = put(array.head_bias_values) if array.head_bias else -1
+        slope = put([array.negative_slope])
+        for i, dilation in enumerate(array.dilations):
+            lrec = layers_at + _LAYER_RECORD * layer
+            hist = (k - 1) * dilation
+            layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST] = dilation, k, hist
+            layout[lrec + _ACTIVATION], layout[lrec + _SLOPE] = ACTIVATIONS.index(array.activation), slope
+            layout[lrec + _GATED] = int(array.gated)
+            layout[lrec + _W_CONV] = put(np.transpose(array.conv_weights[i], (2, 1, 0)))
+            layout[lrec + _B_CONV] = put(array.conv_biases[i])
+            layout[lrec + _W_MIX] = put(array.mixin_weights[i][:, 0])  # the condition is the mono input
+            layout[lrec + _W_RES] = put(np.transpose(array.residual_weights[i]))
+            layout[lrec + _B_RES] = put(array.residual_biases[i])
+            layout[lrec + _BUF] = state_size
+            state_size += c * (hist + CHUNK)
+            layer += 1
+        rows["cols"] = max(rows["cols"], k * c)
+        rows["z"] = max(rows["z"], array.conv_channels)
+        rows["act"] = max(rows["act"], c)
+        rows["res"] = max(rows["res"], c)
+        rows["head"] = max(rows["head"], c, array.head_size)
+    layout[_HEAD_SCALE] = put([model.head_scale])
+    for slot, name in ((_COLS, "cols"), (_Z, "z"), (_ACT, "act"), (_RES, "res"), (_HEAD_A, "head"), (_HEAD_B, "head")):
+        layout[slot] = state_size
+        state_size += rows[name] * CHUNK
+    weights = np.concatenate(chunks)
+    return layout, weights, np.zeros(state_size, np.float32), np.zeros(1, np.int64)
+
+
+@njit(cache=True, error_model="numpy")
+def _compact(layout, state, used):
+    """Move each layer's last `history` samples to the front of its buffer."""
+    chunk, first = layout[_CHUNK], _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
+    for a in range(layout[_N_ARRAYS]):
+        rec = _ARRAYS + _ARRAY_RECORD * a
+        for layer in range(layout[rec + _FIRST], layout[rec + _FIRST] + layout[rec + _LAYERS_IN]):
+            lrec = first + _LAYER_RECORD * layer
+            hist = layout[lrec + _HIST]
+            stride = hist + chunk
+            for ch in range(layout[rec + _C]):
+                row = layout[lrec + _BUF] + ch * stride
+                for j in range(hist):
+                    state[row + j] = state[row + used + j]
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _activate(z, out, c, n, code, slope, mode):
+    """out[:c] = act(z[:c]), one branch-free loop over time per (activation, channel)."""
+    fast = mode == FAST
+    zero, one, three, sixth = np.float32(0.0), np.float32(1.0), np.float32(3.0), np.float32(1.0 / 6.0)
+    for ch in range(c):
+        if code == TANH and fast:
+            for t in range(n):
+                out[ch, t] = tanh_fast(z[ch, t])
+        elif code == TANH:
+            for t in range(n):
+                out[ch, t] = tanh_exact(z[ch, t])
+        elif code == HARDTANH:
+            for t in range(n):
+                out[ch, t] = min(max(z[ch, t], -one), one)
+        elif code == RELU:
+            for t in range(n):
+                out[ch, t] = max(z[ch, t], zero)
+        elif code == LEAKY_RELU:
+            for t in range(n):
+                out[ch, t] = max(z[ch, t], zero) + slope * min(z[ch, t], zero)
+        elif code == SIGMOID:
+            for t in range(n):
+                out[ch, t] = sigmoid_mode(z[ch, t], mode)
+        elif code == SILU:
+            for t in range(n):
+                out[ch, t] = z[ch, t] * sigmoid_mode(z[ch, t], mode)
+        else:  # HARDSWISH: x * relu6(x + 3) / 6
+            for t in range(n):
+                out[ch, t] = z[ch, t] * min(max(z[ch, t] + three, zero), np.float32(6.0)) * sixth
+
+
+@njit(cache=True, error_model="numpy")
+def _chunk(layout, weights, state, cursor, x, y, start, n):
+    chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
+    layers_at = _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
+    pos = cursor[0]
+    if pos + n > chunk:
+        _compact(layout, state, pos)
+        pos = 0
+    xin = x[start:start + n]
+    rows_in = xin.reshape((1, n))  # array 0's input and every layer's condition
+    head_in, head_out = layout[_HEAD_A], layout[_HEAD_B]
+    n_arrays = layout[_N_ARRAYS]
+    for a in range(n_arrays):
+        rec = _ARRAYS + _ARRAY_RECORD * a
+        c, n_heads, n_layers = layout[rec + _C], layout[rec + _H], layout[rec + _LAYERS_IN]
+        last_array = a + 1 == n_arrays
+        head = state[head_in:head_in + c * n].reshape((c, n))
+        if a == 0:
+            head[:, :] = 0.0
+        # rechannel 1x1 (no bias) into the first layer's buffer
+        first = layers_at + _LAYER_RECORD * layout[rec + _FIRST]
+        tmp = state[layout[_Z]:layout[_Z] + c * n].reshape((c, n))
+        tmp[:, :] = 0.0
+        matmul_acc(tmp, weights, layout[rec + _W_RE], rows_in, c, n)
+        stride = layout[first + _HIST] + chunk
+        now = layout[first + _BUF] + layout[first + _HIST] + pos
+        for o in range(c):
+            h = state[now + o * stride:now + o * stride + n]
+            for t in range(n):
+                h[t] = tmp[o, t]
+        for i in range(n_layers):
+            lrec = first + _LAYER_RECORD * i
+            dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
+            c_conv = 2 * c if layout[lrec + _GATED] else c
+            stride = hist + chunk
+            now = layout[lrec + _BUF] + hist + pos  # state index of channel 0's first sample of this block
+            # dilated conv as one matrix product: cols[k*C + j, t] = h[j, t - (K-1-k)*dil]
+            cols = state[layout[_COLS]:layout[_COLS] + taps * c * n].reshape((taps * c, n))
+            for k in range(taps):
+                back = (taps - 1 - k) * dil
+                for j in range(c):
+                    src = state[now + j * stride - back:now + j * stride - back + n]
+                    for t in range(n):
+                        cols[k * c + j, t] = src[t]
+            # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
+            z = state[layout[_Z]:layout[_Z] + c_conv * n].reshape((c_conv, n))
+            b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
+            for o in range(c_conv):
+                b, w = weights[b_conv + o], weights[w_mix + o]
+                for t in range(n):
+                    z[o, t] = b + w * xin[t]
+            matmul_acc(z, weights, layout[lrec + _W_CONV], cols, c_conv, n)
+            act = state[layout[_ACT]:layout[_ACT] + c * n].reshape((c, n))
+            _activate(z, act, c, n, layout[lrec + _ACTIVATION], weights[layout[lrec + _SLOPE]], layout[_MODE])
+            if c_conv != c:  # gated: the second half of z gates the first
+                for ch in range(c):
+                    if fast:
+                        for t in range(n):
+                            act[ch, t] *= np.float32(0.5) + np.float32(0.5) * tanh_fast(np.float32(0.5) * z[c + ch, t])
+                    else:
+                        for t in range(n):
+                            act[ch, t] *= np.float32(0.5) + np.float32(0.5) * tanh_exact(np.float32(0.5) * z[c + ch, t])
+            for ch in range(c):
+                for t in range(n):
+                    head[ch, t] += act[ch, t]
+            if last_array and i + 1 == n_layers:
+                break  # the very last residual feeds nothing
+            # residual 1x1: h' = h + b + W act, into the next layer's buffer (or the array's output)
+            res = state[layout[_RES]:layout[_RES] + c * n].reshape((c, n))
+            b_res = layout[lrec + _B_RES]
+            for o in range(c):
+                h = state[now + o * stride:now + o * stride + n]
+                b = weights[b_res + o]
+                for t in range(n):
+                    res[o, t] = h[t] + b
+            matmul_acc(res, weights, layout[lrec + _W_RES], act, c, n)
+            if i + 1 < n_layers:
+                nrec = lrec + _LAYER_RECORD
+                nstride = layout[nrec + _HIST] + chunk
+                nnow = layout[nrec + _BUF] + layout[nrec + _HIST] + pos
+                for o in range(c):
+                    hn = state[nnow + o * nstride:nnow + o * nstride + n]
+                    for t in range(n):
+                        hn[t] = res[o, t]
+            else:
+                rows_in = res  # the next array's input
+        # head rechannel: the next array's head accumulator starts from it
+        out = state[head_out:head_out + n_heads * n].reshape((n_heads, n))
+        b_head = layout[rec + _B_HEAD]
+        for o in range(n_heads):
+            b = weights[b_head + o] if b_head >= 0 else np.float32(0.0)
+            for t in range(n):
+                out[o, t] = b
+        matmul_acc(out, weights, layout[rec + _W_HEAD], head, n_heads, n)
+        head_in, head_out = head_out, head_in
+    final = state[head_in:head_in + n]  # after the swap: the last array's head output, row 0
+    scale = weights[layout[_HEAD_SCALE]]
+    out_y = y[start:start + n]
+    for t in range(n):
+        out_y[t] = scale * final[t]
+    cursor[0] = pos + n
+
+
+@njit(cache=True, error_model="numpy")
+def process(layout, weights, state, cursor, x, y):
+    """y[:] = model(x) for one block of any length, continuing from the stored history."""
+    total = x.shape[0]
+    chunk = layout[_CHUNK]
+    start = 0
+    while start < total:
+        n = min(chunk, total - start)
+        _chunk(layout, weights, state, cursor, x, y, start, n)
+        start += n

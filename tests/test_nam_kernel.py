@@ -1,0 +1,133 @@
+"""The NAM WaveNet kernel against NeuralAmpModelerCore's own renders, a float64 reference, and itself."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import guitar_like, shared_path
+from engine.kernels.dispatch import process_in_blocks
+from engine.models import load_model, nam_wavenet_model
+from nam_reference import nam_forward, random_nam
+
+GOLDEN_MODELS = ["wavenet_a1_standard", "random_lite", "random_feather", "random_nano"]
+MIXED = [1, 7, 64, 1000, 3, 255, 2048, 4096, 17]
+
+
+def run_partition(model, x, sizes):
+    """Process x in blocks cycling through `sizes`, from reset (prewarmed) state."""
+    model.reset()
+    out, pos, i = np.empty_like(x), 0, 0
+    while pos < x.size:
+        n = min(sizes[i % len(sizes)], x.size - pos)
+        model.process(x[pos:pos + n], out[pos:pos + n])
+        pos, i = pos + n, i + 1
+    return out
+
+
+def run_blocks(model, x, block):
+    """Fixed-size blocks without a Python call per block (block 1 over seconds of audio)."""
+    model.reset()
+    out = np.empty_like(x)
+    process_in_blocks(model.layout, model.weights, model.state, model.cursor, x, out, block)
+    return out
+
+
+@pytest.fixture(scope="module")
+def golden_input():
+    return sf.read(shared_path("models", "nam", "golden", "input_guitar_6s.wav"), dtype="float32")[0]
+
+
+def golden(name):
+    return sf.read(shared_path("models", "nam", "golden", f"{name}.out.wav"), dtype="float32")[0]
+
+
+@pytest.mark.parametrize("name", GOLDEN_MODELS)
+@pytest.mark.parametrize("blocks", [1, 64, "mixed"])
+def test_exact_mode_matches_neural_amp_modeler_core(name, blocks, golden_input):
+    model = load_model(shared_path("models", "nam", f"{name}.nam"))
+    if blocks == "mixed":
+        out = run_partition(model, golden_input, MIXED)
+    else:
+        x = golden_input[:96000] if blocks == 1 else golden_input  # block 1 is slow: the first 2 s
+        out = run_blocks(model, x, blocks)
+    assert np.max(np.abs(out - golden(name)[:out.size])) <= 5e-5
+
+
+@pytest.mark.parametrize("name", GOLDEN_MODELS)
+def test_fast_mode_error_is_small(name, golden_input):
+    out = run_blocks(load_model(shared_path("models", "nam", f"{name}.nam"), fast=True), golden_input, 64)
+    assert np.max(np.abs(out - golden(name))) <= 5e-4
+
+
+def test_prewarm_is_what_core_does(golden_input):
+    """Core prewarms a receptive field of zeros; without it the first ~4093 samples differ."""
+    model = load_model(shared_path("models", "nam", "wavenet_a1_standard.nam"))
+    assert model.prewarm_samples == model.receptive_field == 4093
+    expected = golden("wavenet_a1_standard")
+    model.prewarm_samples = 0
+    cold = run_blocks(model, golden_input, 64)
+    assert np.max(np.abs(cold[:4093] - expected[:4093])) > 1e-3  # the check has teeth
+    assert np.max(np.abs(cold[4093:] - expected[4093:])) <= 5e-5  # and only the start differs
+
+
+SHAPES = {
+    "all activations, gated, 3 arrays": [
+        dict(channels=6, head_size=4, kernel_size=2, dilations=[1, 3, 9], activation="Tanh", gated=True),
+        dict(channels=4, head_size=3, kernel_size=4, dilations=[2, 5], activation="LeakyReLU", negative_slope=0.2,
+             head_bias=True),
+        dict(channels=3, head_size=2, kernel_size=3, dilations=[1, 7], activation="SiLU", gated=True),
+        dict(channels=2, head_size=1, kernel_size=3, dilations=[4, 1], activation="Hardswish", head_bias=True)],
+    "relu, hardtanh, sigmoid, odd channels": [
+        dict(channels=5, head_size=7, kernel_size=3, dilations=[1, 2, 64], activation="ReLU"),
+        dict(channels=7, head_size=3, kernel_size=1, dilations=[1], activation="Hardtanh"),
+        dict(channels=3, head_size=1, kernel_size=5, dilations=[3, 300], activation="Sigmoid", gated=True,
+             head_bias=True)],
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("fast, tolerance", [(False, 2e-6), (True, 2e-4)])
+def test_kernel_agrees_with_float64_reference(shape, fast, tolerance):
+    weights = random_nam(SHAPES[shape], seed=len(shape), head_scale=0.5)
+    x = guitar_like(0.4, 48000, seed=11)
+    expected = nam_forward(weights, x)
+    out = run_partition(nam_wavenet_model(weights, fast=fast), x, MIXED)
+    assert np.std(expected) > 1e-3  # the model is not trivially silent
+    assert np.max(np.abs(out - expected)) <= tolerance
+
+
+def test_output_is_bit_identical_for_any_partition():
+    """Blocks straddling the internal history compaction (every 2048 samples) included."""
+    model = load_model(shared_path("models", "nam", "wavenet_a1_standard.nam"))
+    x = guitar_like(0.5, 48000, seed=5)
+    whole = run_partition(model, x, [x.size])
+    rng = np.random.default_rng(0)
+    for sizes in ([1], [64], [2047, 2], [5000], list(rng.integers(1, 700, size=50))):
+        assert np.array_equal(run_partition(model, x, sizes), whole), sizes
+
+
+def test_gated_model_is_bit_identical_for_any_partition():
+    model = nam_wavenet_model(random_nam(SHAPES["all activations, gated, 3 arrays"], seed=3), fast=True)
+    x = guitar_like(0.2, 48000, seed=6)
+    whole = run_partition(model, x, [x.size])
+    for sizes in ([1], [64], MIXED):
+        assert np.array_equal(run_partition(model, x, sizes), whole), sizes
+
+
+def test_reset_restores_the_prewarmed_state():
+    model = load_model(shared_path("models", "nam", "random_lite.nam"))
+    x = guitar_like(0.2, 48000, seed=1)
+    first = run_partition(model, x, [64])
+    model.process(guitar_like(0.1, 48000, seed=2))  # leave some history behind
+    assert np.array_equal(run_partition(model, x, [64]), first)
+
+
+def test_causal_and_zero_latency():
+    model = load_model(shared_path("models", "nam", "random_nano.nam"))
+    silence = np.zeros(3000, np.float32)
+    base = run_partition(model, silence, [64])
+    impulse = silence.copy()
+    impulse[1000] = 0.5
+    out = run_partition(model, impulse, [64])
+    assert np.array_equal(out[:1000], base[:1000])
+    assert out[1000] != base[1000]
