@@ -16,8 +16,13 @@ from engine.errors import AmpemuError
 COMMANDS = {
     "process": ("engine.commands.process", "render a WAV file through a model (offline)"),
     "info": ("engine.commands.info", "print what a model file holds"),
+    "run": ("engine.commands.run", "play a model live through JACK (or PortAudio)"),
+    "presets": ("engine.commands.presets", "check or list a preset bank"),
     "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
+    "predict": ("training.cli_predict", "render a WAV through a training checkpoint (torch)"),
+    "test": ("training.cli_test", "metrics and plots of a checkpoint on a capture's test split"),
+    "export": ("training.cli_export", "write a checkpoint as a model file the engine plays"),
     "demo": ("training.demo", "the whole story on a built-in capture: train, test, export, render"),
 }
 

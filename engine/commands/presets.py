@@ -1,0 +1,45 @@
+"""`ampemu presets check|list FILE`: validate a preset bank and show what it holds."""
+
+from __future__ import annotations
+
+from engine.errors import AmpemuError
+from engine.models import load_model
+from engine.presets.bank import default_bank_path, load_bank
+from engine.presets.loudness import loudness_db, matching_gain_db
+
+
+def add_arguments(p) -> None:
+    p.add_argument("action", choices=["check", "list"], help="check: validate everything and load every model; "
+                   "list: show the presets")
+    p.add_argument("bank", nargs="?", default=None, help="bank file (default: ~/.config/ampemu/presets.toml, "
+                   "else /etc/ampemu/presets.toml)")
+
+
+def run(args) -> int:
+    bank = load_bank(args.bank or default_bank_path())
+    if args.action == "list":
+        for i, preset in enumerate(bank.presets):
+            program = "-" if preset.program is None else preset.program
+            print(f"{i + 1:2d}. {preset.name}  (program {program}, in {preset.input_gain_db:+.1f} dB, "
+                  f"out {preset.output_gain_db:+.1f} dB)  {preset.model}")
+        return 0
+    problems = []
+    rates = set()
+    for preset in bank.presets:
+        try:
+            model = load_model(preset.model)
+        except AmpemuError as exc:
+            problems.append(f"preset '{preset.name}': {exc}")
+            continue
+        rates.add(model.sample_rate)
+        level = loudness_db(model)
+        gain = matching_gain_db(level, bank.target_loudness_db) if bank.level_match else 0.0
+        print(f"ok   {preset.name}: {model.description}, {model.sample_rate} Hz, plays at {level:.1f} dBFS"
+              + (f", level match {gain:+.1f} dB" if bank.level_match else ""))
+    if len(rates) > 1:
+        problems.append(f"{bank.path}: the models mix sample rates {sorted(rates)}; JACK runs at one rate, "
+                        "so use captures made at the same rate")
+    for line in problems:
+        print(f"FAIL {line}")
+    print(f"{bank.path}: {len(bank.presets)} presets, " + (f"{len(problems)} problem(s)" if problems else "all good"))
+    return 2 if problems else 0

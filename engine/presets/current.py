@@ -1,0 +1,48 @@
+"""Which preset is playing survives a restart: a tiny state file, written atomically.
+
+The bank itself is never written: the user's edits stay untouched. The state file is replaced by
+rename after fsync, so a crash or power cut leaves either the old or the new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def state_path() -> Path:
+    """$AMPEMU_STATE_DIR, else /var/lib/ampemu when writable (the service), else ~/.local/state/ampemu."""
+    if os.environ.get("AMPEMU_STATE_DIR"):
+        folder = Path(os.environ["AMPEMU_STATE_DIR"])
+    elif os.access("/var/lib/ampemu", os.W_OK):
+        folder = Path("/var/lib/ampemu")
+    else:
+        folder = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ampemu"
+    return folder / "current-preset.json"
+
+
+def save_current(name: str, path: Path | None = None) -> None:
+    path = path or state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".current-preset.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"preset": name}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_current(names: list[str], path: Path | None = None) -> int:
+    """Index of the saved preset in `names`; 0 when nothing (valid) was saved."""
+    path = path or state_path()
+    try:
+        name = json.loads(path.read_text(encoding="utf-8")).get("preset")
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return names.index(name) if name in names else 0
