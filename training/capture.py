@@ -1,0 +1,147 @@
+"""A capture pair (input.wav = the dry signal, output.wav = the device's answer): load, check, align, split.
+
+Everything a user can get wrong about a capture is caught here with one line naming the file and
+what to do: different rates, different lengths, silence, clipping, a latency between the two files.
+Numpy only (no torch), so the checks run and are tested without the training stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+from engine.audio_io import read_wav, warn
+from engine.errors import AmpemuError
+
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this a file holds no usable signal
+CLIP_LEVEL = 0.999
+CLIP_WARN_SHARE = 1e-4  # warn when more than 0.01 % of the output samples sit at full scale
+MAX_TRIM_SECONDS = 1.0  # longer length differences are a wrong pair of files, not a sloppy edit
+MAX_DELAY_SECONDS = 0.2  # interface round trips are a few ms; 200 ms means the files do not match
+# The correlation peak sits a few samples late even for a zero-latency device (its filters' group
+# delay). Removing all of it would ask a causal model to predict the future, so this many samples of
+# the estimate are always left in (the model learns a short pure delay for free).
+SAFETY_MARGIN = 8
+DELAY_SEARCH_SECONDS = 30.0  # estimate the latency on the first 30 s (plenty, and fast)
+
+
+@dataclass
+class Capture:
+    input: np.ndarray  # float32, aligned with output
+    output: np.ndarray
+    sample_rate: int
+    delay: int  # samples the output lagged the input (removed from `output`)
+    input_path: str = ""
+    output_path: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return self.input.size / self.sample_rate
+
+
+def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int) -> int:
+    """Lag (samples) at which `y` best matches `x`, by cross-correlation; positive = y comes later.
+
+    The absolute correlation is used so that polarity-inverting devices (fuzz) are found too."""
+    n = min(x.size, y.size, int(DELAY_SEARCH_SECONDS * rate))
+    max_lag = int(MAX_DELAY_SECONDS * rate) * 2  # search wider than we accept, to report implausible ones
+    corr = signal.correlate(y[:n].astype(np.float64), x[:n].astype(np.float64), mode="full", method="fft")
+    lags = signal.correlation_lags(n, n, mode="full")
+    keep = np.abs(lags) <= max_lag
+    return int(lags[keep][np.argmax(np.abs(corr[keep]))])
+
+
+def _peak(a: np.ndarray) -> float:
+    return float(np.max(np.abs(a))) if a.size else 0.0
+
+
+def load_capture(input_path, output_path, channel: int | None = None, delay: int | None = None) -> Capture:
+    """Read and check a capture pair; returns it aligned (latency removed) and trimmed to equal length.
+
+    `delay` overrides the estimated latency (samples the output lags the input; 0 disables alignment)."""
+    x, rate_in = read_wav(input_path, channel)
+    y, rate_out = read_wav(output_path, channel)
+    if rate_in != rate_out:
+        raise AmpemuError(f"{output_path}: {rate_out} Hz but {input_path} is {rate_in} Hz; "
+                          "record or resample both at the same rate")
+    rate = rate_in
+    diff = y.size - x.size
+    if abs(diff) > MAX_TRIM_SECONDS * rate:
+        raise AmpemuError(f"{output_path}: {y.size / rate:.2f} s but {input_path} is {x.size / rate:.2f} s "
+                          f"(more than {MAX_TRIM_SECONDS:.0f} s apart): not a matching capture pair")
+    if diff:
+        warn(f"{output_path}: {abs(diff)} samples {'longer' if diff > 0 else 'shorter'} than {input_path}; "
+             "trimming both to the shorter")
+        n = min(x.size, y.size)
+        x, y = x[:n], y[:n]
+    for path, audio, what in ((input_path, x, "input"), (output_path, y, "output")):
+        if _peak(audio) < SILENCE_PEAK:
+            raise AmpemuError(f"{path}: the {what} is silent (peak below -80 dBFS); check the recording")
+    clipped = float(np.mean(np.abs(y) >= CLIP_LEVEL))
+    if clipped > CLIP_WARN_SHARE:
+        warn(f"{output_path}: {100 * clipped:.2f} % of the samples are clipped at full scale; "
+             "record the device's output with less gain for a faithful capture")
+
+    if delay is None:
+        found = estimate_delay(x, y, rate)
+        if found < -SAFETY_MARGIN:
+            raise AmpemuError(f"{output_path}: the output leads {input_path} by {-found} samples "
+                              f"({-1000 * found / rate:.1f} ms), which no device does; are the files swapped? "
+                              "(override with --delay)")
+        if found > MAX_DELAY_SECONDS * rate:
+            raise AmpemuError(f"{output_path}: estimated latency {found} samples ({1000 * found / rate:.1f} ms) "
+                              f"is implausible (over {1000 * MAX_DELAY_SECONDS:.0f} ms); check the pair or "
+                              "set it with --delay N")
+        delay = max(0, found - SAFETY_MARGIN)
+        print(f"latency: estimated {found} samples ({1000 * found / rate:.2f} ms), "
+              + (f"removing {delay} ({SAFETY_MARGIN} kept as a safety margin)" if delay else "nothing to remove")
+              + " (override with --delay N)")
+    elif not 0 <= delay <= MAX_DELAY_SECONDS * rate:
+        raise AmpemuError(f"--delay {delay}: must be 0..{int(MAX_DELAY_SECONDS * rate)} samples "
+                          f"(0..{1000 * MAX_DELAY_SECONDS:.0f} ms at {rate} Hz)")
+    if delay:
+        # output[t + delay] answers input[t]: drop the first `delay` output samples and the input's tail
+        x, y = x[:x.size - delay], y[delay:]
+    return Capture(np.ascontiguousarray(x), np.ascontiguousarray(y), rate, int(delay),
+                   str(input_path), str(output_path))
+
+
+@dataclass
+class Segment:
+    """A stretch of the capture plus the input that precedes it, so its first sample has full context.
+
+    input has `history` more samples than target: input[history + t] is the sample that target[t] answers."""
+
+    input: np.ndarray
+    target: np.ndarray
+    history: int
+
+
+SPLITS = ("train", "validation", "test")
+
+
+def split(capture: Capture, history: int, fractions=(0.70, 0.15, 0.15)) -> dict[str, Segment]:
+    """Cut the capture in time into train / validation / test (in that order).
+
+    Each segment's input carries up to `history` samples before it (the receptive field minus one);
+    the first segment starts `history` samples in, so no counted sample ever sees invented zeros."""
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise AmpemuError(f"split fractions {fractions} must be three positive shares summing to 1")
+    n = capture.input.size
+    bounds = np.round(np.cumsum((0.0,) + tuple(fractions)) * n).astype(int)
+    bounds[0] = history
+    out = {}
+    for name, start, stop in zip(SPLITS, bounds[:-1], bounds[1:]):
+        if stop - start < 1:
+            raise AmpemuError(f"{capture.input_path}: {capture.seconds:.2f} s is too short for a {name} split "
+                              f"with a receptive field of {history + 1} samples; record a longer capture")
+        out[name] = Segment(capture.input[start - history:stop], capture.output[start:stop], history)
+    return out
+
+
+def window_starts(length: int, window: int) -> np.ndarray:
+    """Starts of windows of `window` targets covering [0, length); the last may be shorter."""
+    return np.arange(0, length, window)

@@ -1,0 +1,23 @@
+"""`ampemu export --checkpoint CKPT --format json --out FILE`: a model file the engine plays."""
+
+from __future__ import annotations
+
+from training.cli_support import add_checkpoint_argument, load_checkpoint, require_training_stack
+
+FORMATS = ("json",)  # kept torch-free; training.export.EXPORTERS is the truth
+
+
+def add_arguments(p) -> None:
+    add_checkpoint_argument(p)
+    p.add_argument("--format", default="json", choices=FORMATS, help="model file format (default json)")
+    p.add_argument("--out", required=True, help="model file to write (atomically)")
+    p.add_argument("--name", default=None, help="model name stored in the file (default: the file's stem)")
+
+
+def run(args) -> int:
+    require_training_stack()
+    from training.export import export
+
+    path = export(load_checkpoint(args.checkpoint), args.out, args.format, args.name)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,55 @@
+"""`ampemu train --input IN.wav --output OUT.wav --run-dir DIR`: train a model on a capture pair."""
+
+from __future__ import annotations
+
+from training.cli_support import add_capture_arguments, require_training_stack
+
+PRESET_NAMES = ("seed", "gated-8", "gated-16")  # kept torch-free; training.model.PRESETS is the truth
+
+
+def add_arguments(p) -> None:
+    add_capture_arguments(p)
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and model.json")
+    p.add_argument("--preset", default="seed", help=f"model size: {', '.join(PRESET_NAMES)} (default seed)")
+    p.add_argument("--channels", type=int, default=None, help="override the preset's channel count")
+    p.add_argument("--kernel-size", type=int, default=None, help="override the preset's kernel size")
+    p.add_argument("--dilations", type=lambda s: [int(v) for v in s.split(",")], default=None,
+                   help="override the preset's dilations, comma-separated (e.g. 1,2,4,8)")
+    p.add_argument("--max-epochs", type=int, default=None, help="stop after N passes over the train split")
+    p.add_argument("--max-time", type=float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
+    p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint (e.g. DIR/checkpoints/last.ckpt)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--window", type=int, default=None, help="training window in samples (default 16384)")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 2)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 5e-3, cosine decay to 10 %%)")
+    p.add_argument("--pre-emphasis", type=float, default=0.95, help="loss pre-emphasis coefficient (0 = off)")
+    p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--val-every", type=int, default=None, metavar="STEPS",
+                   help="validate every STEPS steps instead of once per epoch")
+    p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu (default auto)")
+    p.add_argument("--devices", default="auto", help="Lightning devices, e.g. 2 (default auto)")
+    p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (default auto)")
+
+
+def run(args) -> int:
+    require_training_stack()
+    from training.fit import DEFAULT_BATCH, DEFAULT_LR, DEFAULT_WINDOW, TrainConfig, train
+
+    devices = int(args.devices) if str(args.devices).isdigit() else args.devices
+    summary = train(TrainConfig(
+        input=args.input, output=args.output, run_dir=args.run_dir, preset=args.preset, channels=args.channels,
+        kernel_size=args.kernel_size, dilations=args.dilations, max_epochs=args.max_epochs,
+        max_minutes=args.max_time, resume=args.resume, seed=args.seed,
+        window=args.window or DEFAULT_WINDOW, batch_size=args.batch_size or DEFAULT_BATCH, lr=args.lr or DEFAULT_LR,
+        pre_emphasis=args.pre_emphasis, dc_weight=args.dc_weight, channel=args.channel, delay=args.delay,
+        accelerator=args.accelerator, devices=devices, strategy=args.strategy, threads=args.threads,
+        val_every_steps=args.val_every))
+    if not summary:  # a non-zero DDP rank: rank 0 reports
+        return 0
+    esr = summary.get("best_val_esr")
+    print(f"{'interrupted' if summary['interrupted'] else 'done'}: {summary['steps']} steps in "
+          f"{summary['seconds']:.0f} s; best validation ESR "
+          f"{'n/a' if esr is None or esr != esr else f'{100 * esr:.3f} %'}; "
+          f"model {summary.get('model', 'not exported (no checkpoint yet)')}")
+    return 130 if summary["interrupted"] else 0

@@ -1,0 +1,59 @@
+"""Checkpoint -> model file, through the engine's format modules (the only code that knows a layout).
+
+EXPORTERS maps a `--format` to a function (module, path, metadata) -> path. Each exporter states
+which architectures it can write and refuses the others with one line.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import AmpemuError
+from engine.formats.wavenetva_json import GatedWaveNetWeights, write_model
+from training.model import GatedWaveNet
+from training.module import CaptureModule
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+def gated_wavenet_weights(net: GatedWaveNet, sample_rate: int, metadata: dict) -> GatedWaveNetWeights:
+    """torch layers -> the engine's dataclass; the input gain is folded into the input conv weight."""
+    gain = float(net.input_gain.detach())
+    return GatedWaveNetWeights(
+        channels=net.channels, kernel_size=net.kernel_size, dilations=list(net.dilations),
+        input_weight=_np(net.input_conv.weight[:, 0, 0] * gain), input_bias=_np(net.input_conv.bias),
+        conv_weights=[_np(c.weight) for c in net.convs], conv_biases=[_np(c.bias) for c in net.convs],
+        residual_weights=[_np(r.weight[:, :, 0]) for r in net.residuals],
+        residual_biases=[_np(r.bias) for r in net.residuals],
+        mix_weight=_np(net.mix.weight[0, :, 0]), mix_bias=float(net.mix.bias.detach()[0]),
+        sample_rate=int(sample_rate), metadata=metadata)
+
+
+def export_json(module: CaptureModule, path, metadata: dict) -> Path:
+    if not isinstance(module.net, GatedWaveNet):
+        raise AmpemuError(f"--format json holds gated WaveNets only; preset '{module.hparams.preset}' "
+                          f"({module.hparams.architecture}) needs another format")
+    return write_model(gated_wavenet_weights(module.net, module.hparams.sample_rate, metadata), path)
+
+
+EXPORTERS = {"json": export_json}
+
+
+def model_metadata(module: CaptureModule, name: str) -> dict:
+    return {"name": name, "date": datetime.date.today().isoformat(), "trained_with": "ampemu",
+            "preset": module.hparams.preset, "capture": module.hparams.capture_name,
+            "validation_esr": None if np.isnan(module.best_val_esr) else round(float(module.best_val_esr), 6)}
+
+
+def export(module: CaptureModule, path, fmt: str = "json", name: str | None = None) -> Path:
+    if fmt not in EXPORTERS:
+        raise AmpemuError(f"unknown export format '{fmt}'; choose one of: {', '.join(EXPORTERS)}")
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise AmpemuError(f"{path}: the folder {path.parent} does not exist")
+    return EXPORTERS[fmt](module, path, model_metadata(module, name or path.stem))
