@@ -1,0 +1,56 @@
+"""Real-time factor of the NAM WaveNet kernel (standard/lite/feather/nano, exact and fast) at 64-frame blocks.
+
+Run: .venv/bin/python -m pytest benchmarks/bench_nam.py -s --benchmark-columns=median,iqr
+RTF = processing time / audio time, one thread, 2 s of audio at 48 kHz in 64-frame blocks, all in
+compiled code as in the JACK callback (no Python call per block). `-s` shows one line per case with
+the RTF beside NeuralAmpModelerCore's figure on the same 2-core x86 machine (issue 5; C++, Eigen,
+fast tanh, default build; not measured here) and, for the yardstick run in this same session, the
+float64 numpy reference (whole signal at once).
+"""
+
+import numpy as np
+import pytest
+
+from bench_helpers import guitar_noise, record_rtf, shared_path
+from engine.formats.nam import read_nam
+from engine.models import nam_wavenet_model
+from nam_reference import nam_forward
+
+RATE = 48000
+SECONDS = 2.0
+BLOCK = 64
+# model -> (file, NeuralAmpModelerCore's RTF at 64 frames: default build; the issue's goal fast/exact)
+MODELS = {
+    "standard": ("wavenet_a1_standard.nam", 0.073),
+    "lite": ("random_lite.nam", None),
+    "feather": ("random_feather.nam", 0.028),
+    "nano": ("random_nano.nam", 0.023),
+}
+GOALS = {("standard", "fast"): 0.04, ("standard", "exact"): 0.07,
+         ("feather", "fast"): 0.028, ("feather", "exact"): 0.028,
+         ("nano", "fast"): 0.023, ("nano", "exact"): 0.023}
+
+
+@pytest.mark.parametrize("mode", ["exact", "fast"])
+@pytest.mark.parametrize("name", MODELS)
+def test_nam_kernel_rtf(benchmark, name, mode):
+    file, core = MODELS[name]
+    model = nam_wavenet_model(read_nam(shared_path("models", "nam", file)), fast=mode == "fast")
+    x = guitar_noise(SECONDS, RATE)
+    y = np.empty_like(x)
+    benchmark.group = f"NAM block {BLOCK}"
+    benchmark.pedantic(model.process_in_blocks, args=(x, y, BLOCK), rounds=7, warmup_rounds=1)
+    rtf = record_rtf(benchmark, SECONDS, model=name, block=BLOCK, mode=mode)
+    goal = GOALS.get((name, mode))
+    print(f"\nNAM {name:8s} {mode:5s} block {BLOCK}: RTF {rtf:.4f}"
+          + (f"  (Core default build {core})" if core else "")
+          + (f"  goal <= {goal}: {'met' if rtf <= goal else 'MISSED'}" if goal else ""))
+
+
+def test_numpy_reference_rtf(benchmark):
+    weights = read_nam(shared_path("models", "nam", MODELS["standard"][0]))
+    x = guitar_noise(SECONDS, RATE)
+    benchmark.group = "NAM numpy reference"
+    benchmark.pedantic(nam_forward, args=(weights, x), rounds=3)
+    rtf = record_rtf(benchmark, SECONDS, model="standard", block="whole", mode="numpy-float64")
+    print(f"\nNAM standard numpy float64 reference (whole signal): RTF {rtf:.4f}")
