@@ -14,7 +14,10 @@ from numba.core import config
 
 
 def _cache_dir() -> str:
-    sources = sorted(Path(__file__).parent.glob("*.py"))
+    here = Path(__file__).parent
+    # the real-time callback's compiled modules inline each other and the kernels: same rule
+    realtime = [here.parent / "realtime" / name for name in ("native.py", "channel.py", "block.py", "jack_callback.py")]
+    sources = sorted(here.glob("*.py")) + [p for p in realtime if p.exists()]
     digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:16]
     base = os.environ.get("AMPEMU_NUMBA_CACHE") or os.environ.get("NUMBA_CACHE_DIR") or \
         os.path.join(os.path.expanduser("~"), ".cache", "ampemu", "numba")

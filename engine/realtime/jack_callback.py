@@ -1,0 +1,80 @@
+"""The JACK process callback as a numba `@cfunc`: compiled, GIL-free, allocation-free.
+
+libjack calls `jack_process(nframes, arg)` on its real-time thread with `arg` = the address of the
+channel's descriptor (engine/realtime/channel.py). The callback fetches its port buffers from
+libjack, copies incoming MIDI into the channel's ring, runs `render_block` and copies the first
+output to the others. No Python object is touched, so no Python thread can delay it.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+
+import llvmlite.binding
+import numpy as np
+from numba import carray, cfunc, njit, types
+
+from engine.errors import AmpemuError
+from engine.realtime import channel as ch
+from engine.realtime.block import _i64, begin, finish, render_block
+from engine.realtime.native import as_pointer, release_fence
+
+_LIBJACK = ctypes.util.find_library("jack")
+if _LIBJACK is None:
+    raise AmpemuError("libjack is not installed: install JACK (Debian: apt-get install --no-install-recommends "
+                      "jackd2) or use --backend sounddevice")
+# make libjack's symbols visible to numba's linker (the declarations below bind by name)
+llvmlite.binding.load_library_permanently(_LIBJACK)
+
+jack_port_get_buffer = types.ExternalFunction("jack_port_get_buffer", types.voidptr(types.voidptr, types.uint32))
+jack_midi_get_event_count = types.ExternalFunction("jack_midi_get_event_count", types.uint32(types.voidptr))
+jack_midi_event_get = types.ExternalFunction("jack_midi_event_get",
+                                             types.int32(types.voidptr, types.voidptr, types.uint32))
+
+
+@njit(cache=True, error_model="numpy")
+def _port_audio(d, index, nframes):
+    return carray(jack_port_get_buffer(as_pointer(d[index]), nframes), nframes, np.float32)
+
+
+@njit(cache=True, error_model="numpy")
+def _collect_midi(d, nframes):
+    """Append short MIDI messages of this block to the ring, stamped with their absolute frame."""
+    buffer = jack_port_get_buffer(as_pointer(d[ch.D_MIDI_PORT]), nframes)
+    stats = _i64(d, ch.D_STATS, ch.STATS_SIZE)
+    ring = _i64(d, ch.D_MIDI_RING, ch.MIDI_RING)
+    event = _i64(d, ch.D_MIDI_EVENT, 3)  # jack_midi_event_t {uint32 time; size_t size; uint8 *buffer}
+    for i in range(jack_midi_get_event_count(buffer)):
+        if jack_midi_event_get(as_pointer(d[ch.D_MIDI_EVENT]), buffer, i) != 0:
+            continue
+        stats[ch.MIDI_EVENTS] += 1
+        size = event[1]
+        if size < 1 or size > 3:
+            continue  # SysEx and friends: counted, not queued
+        data = carray(as_pointer(event[2]), size, np.uint8)
+        word = (stats[ch.FRAMES] + (event[0] & 0xFFFFFFFF)) << 24
+        word |= np.int64(data[0]) << 16
+        if size > 1:
+            word |= np.int64(data[1]) << 8
+        if size > 2:
+            word |= np.int64(data[2])
+        position = stats[ch.MIDI_WRITE]
+        ring[position % ch.MIDI_RING] = word
+        release_fence()  # the entry is visible before the new write position
+        stats[ch.MIDI_WRITE] = position + 1
+
+
+@cfunc(types.int32(types.uint32, types.voidptr), cache=True, error_model="numpy")
+def jack_process(nframes, arg):
+    d = carray(arg, ch.DESCRIPTOR_SIZE, np.int64)
+    started = begin(d)
+    if d[ch.D_MIDI_PORT] != 0:
+        _collect_midi(d, nframes)
+    first = _port_audio(d, ch.D_OUT_PORTS, nframes)
+    render_block(d, _port_audio(d, ch.D_IN_PORT, nframes), first, nframes)
+    for k in range(1, d[ch.D_N_OUTS]):
+        other = _port_audio(d, ch.D_OUT_PORTS + k, nframes)
+        for t in range(nframes):
+            other[t] = first[t]
+    finish(d, started, nframes)
+    return 0

@@ -1,0 +1,181 @@
+"""`JackHost`: a JACK client whose process callback is the compiled `jack_process` cfunc.
+
+Python (JACK-Client) does everything that is not real time: opening the client, registering ports,
+checking the sample rate, connecting, and the notification callbacks (xrun, buffer size, shutdown),
+which run on JACK's non-real-time thread. The audio itself never enters Python: the process
+callback is registered directly with libjack, its `void *arg` pointing at the channel's descriptor.
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import threading
+
+from engine.audio_io import warn
+from engine.errors import AmpemuError
+from engine.realtime import channel as ch
+from engine.realtime.block import warm_up
+from engine.realtime.channel import Channel
+from engine.streaming import StreamingModel
+
+AUTO = None  # connect to the system's physical ports
+
+
+def _jack():
+    try:
+        import jack
+    except (ImportError, OSError) as exc:  # OSError: JACK-Client is installed but libjack is not
+        raise AmpemuError(f"JACK is not available ({exc}); install it (Debian: apt-get install "
+                          "--no-install-recommends jackd2; pip install JACK-Client) or use --backend sounddevice")
+    return jack
+
+
+def _quiet_libjack(jack) -> collections.deque:
+    """Keep libjack's own prints (several lines per failed open or lost server) out of the terminal.
+
+    The engine reports each fault as one line of its own; libjack's last messages stay available in
+    the returned deque for debugging.
+    """
+    messages = collections.deque(maxlen=50)
+    jack.set_error_function(messages.append)
+    jack.set_info_function(messages.append)
+    return messages
+
+
+class JackHost:
+    def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
+                 ignore_rate: bool = False, midi: bool = True):
+        self.jack = jack = _jack()
+        from engine.realtime.jack_callback import jack_process  # compiles (or loads) the callback
+
+        self.active, self.shutdown_reason = False, ""
+        self.stopped = threading.Event()  # set on server shutdown (or by stop())
+        self.libjack_messages = _quiet_libjack(jack)
+        try:
+            self.client = jack.Client(name, no_start_server=True)
+        except jack.JackOpenError:
+            self.jack.set_error_function(None)
+            self.jack.set_info_function(None)
+            raise AmpemuError("cannot connect to a JACK server (is jackd running, as this user, with the "
+                              "JACK_DEFAULT_SERVER name you expect?); start it, e.g. "
+                              "`jackd -d alsa -r 48000 -p 128 -n 2`, or use --backend sounddevice") from None
+        try:
+            self._check_rate(models, ignore_rate)
+            self.inport = self.client.inports.register("in")
+            self.outports = [self.client.outports.register(f"out_{i + 1}") for i in range(n_outs)]
+            self.midiport = self.client.midi_inports.register("midi_in") if midi else None
+            self.channel = Channel(models, n_outs)
+            self.channel.set_ports(self._handle(self.inport), [self._handle(p) for p in self.outports],
+                                   self._handle(self.midiport) if midi else 0)
+            self.client.set_shutdown_callback(self._on_shutdown)
+            self.client.set_xrun_callback(self._on_xrun)
+            self.client.set_blocksize_callback(self._on_blocksize)
+            ffi, lib = jack._ffi, jack._lib
+            err = lib.jack_set_process_callback(self.client._ptr, ffi.cast("JackProcessCallback", jack_process.address),
+                                                ffi.cast("void *", int(self.channel.descriptor.ctypes.data)))
+            if err:
+                raise AmpemuError(f"JACK refused the process callback (error {err})")
+        except BaseException:
+            self.close()
+            raise
+
+    # --- setup -------------------------------------------------------------------------------------
+    def _handle(self, port) -> int:
+        return int(self.jack._ffi.cast("uintptr_t", port._ptr))
+
+    def _check_rate(self, models, ignore_rate: bool) -> None:
+        rate = self.client.samplerate
+        for model in models:
+            if model.sample_rate == rate:
+                continue
+            problem = (f"JACK runs at {rate} Hz but model '{model.name}' was captured at {model.sample_rate} Hz "
+                       f"and would not sound like the device")
+            if not ignore_rate:
+                raise AmpemuError(f"{problem}: restart JACK at {model.sample_rate} Hz (jackd ... -r "
+                                  f"{model.sample_rate}), or use a model captured at {rate} Hz "
+                                  f"(--ignore-rate plays it anyway)")
+            warn(f"{problem}; playing anyway (--ignore-rate)")
+
+    def _resolve(self, names, *, is_output: bool, midi: bool = False) -> list[str]:
+        """Check port names exist; one line listing the candidates when one does not."""
+        kind = dict(is_midi=True) if midi else dict(is_audio=True)
+        existing = [p.name for p in self.client.get_ports(is_output=is_output, is_input=not is_output, **kind)]
+        for name in names:
+            if name not in existing:
+                role = ("MIDI" if midi else "audio") + (" sources" if is_output else " destinations")
+                raise AmpemuError(f"JACK port '{name}' does not exist; {role}: {', '.join(existing) or 'none'}")
+        return list(names)
+
+    def _physical(self, *, is_output: bool, midi: bool = False) -> list[str]:
+        kind = dict(is_midi=True) if midi else dict(is_audio=True)
+        return [p.name for p in self.client.get_ports(is_physical=True, is_output=is_output,
+                                                      is_input=not is_output, **kind)]
+
+    # --- running -----------------------------------------------------------------------------------
+    def start(self, source: str | None = AUTO, destinations: list[str] | None = AUTO,
+              midi_sources: list[str] | None = AUTO, connect: bool = True) -> None:
+        """Check connections, warm up, freeze the garbage collector, activate, connect."""
+        links = []
+        if connect:
+            sources = self._resolve([source], is_output=True) if source else self._physical(is_output=True)[:1]
+            links += [(s, self.inport.name) for s in sources]
+            dests = (self._resolve(destinations, is_output=False) if destinations is not None
+                     else self._physical(is_output=False))
+            links += list(zip((p.name for p in self.outports), dests))
+            if self.midiport is not None:
+                midis = (self._resolve(midi_sources, is_output=True, midi=True) if midi_sources is not None
+                         else self._physical(is_output=True, midi=True))
+                links += [(m, self.midiport.name) for m in midis]
+        warm_up(self.channel, self.client.blocksize)
+        # nothing the callback touches is a Python object, but a collection pass in this process
+        # would still pause the notification thread and the stats printer: do it now, then freeze
+        gc.collect()
+        gc.freeze()
+        self.client.activate()
+        self.active = True
+        for src, dst in links:
+            self.client.connect(src, dst)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def close(self) -> None:
+        """Deactivate (unless the server already went away) and close the client."""
+        try:
+            if self.active and not self.shutdown_reason:
+                self.client.deactivate()
+            self.client.close()
+        finally:
+            self.active = False
+            # libjack keeps the error hooks after the client is gone: never leave a Python one behind
+            self.jack.set_error_function(None)
+            self.jack.set_info_function(None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def samplerate(self) -> int:
+        return self.client.samplerate
+
+    @property
+    def blocksize(self) -> int:
+        return self.client.blocksize
+
+    # --- JACK notifications (non-real-time thread; must not raise) ---------------------------------
+    def _on_shutdown(self, status, reason) -> None:
+        self.shutdown_reason = reason or str(status) or "unknown reason"
+        self.stopped.set()
+
+    def _on_xrun(self, delay_us) -> None:
+        self.channel.stats[ch.XRUNS] += 1
+
+    def _on_blocksize(self, blocksize) -> None:
+        # state is sized for MAX_BLOCK and the kernels split long blocks internally: nothing to
+        # reallocate; a larger period than MAX_BLOCK is silenced by the callback and reported here
+        if blocksize > ch.MAX_BLOCK:
+            warn(f"JACK period {blocksize} exceeds the engine's maximum {ch.MAX_BLOCK}: output is muted")

@@ -1,0 +1,58 @@
+"""The few low-level pieces compiled real-time code needs: raw pointers, a memory fence, a clock.
+
+Everything here is callable from numba nopython code (and from a `@cfunc`), allocates nothing and
+never touches Python objects. C functions are declared as numba `ExternalFunction`s, bound by symbol
+name at link time, so the functions that use them stay cacheable (a ctypes function object would
+bake its address into the code and disable numba's cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+import engine.kernels  # noqa: F401  (selects numba's cache directory before anything compiles)
+
+CLOCK_MONOTONIC = 1  # Linux value; the only platform the real-time host targets
+
+# int clock_gettime(clockid_t, struct timespec *): libc is always linked into the process
+_clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
+
+
+@intrinsic
+def as_pointer(typingctx, address):
+    """int64 address -> void*, so `numba.carray` can view memory that a descriptor array points to."""
+    sig = types.voidptr(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+@intrinsic
+def release_fence(typingctx):
+    """Stores before the fence become visible to other threads before stores after it (ARM needs it)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("release")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, error_model="numpy")
+def now_ns(timespec):
+    """Monotonic time in nanoseconds; `timespec` is a preallocated int64[2] (tv_sec, tv_nsec)."""
+    _clock_gettime(CLOCK_MONOTONIC, timespec.ctypes.data)
+    return timespec[0] * 1_000_000_000 + timespec[1]
+
+
+def address(array: np.ndarray) -> int:
+    """Address of a C-contiguous array's first element (what a descriptor stores)."""
+    if not array.flags.c_contiguous:
+        raise ValueError("real-time arrays must be C-contiguous")
+    return array.ctypes.data

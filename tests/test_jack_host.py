@@ -1,0 +1,232 @@
+"""The real-time JACK host in a real JACK graph (private dummy jackd): exact output, MIDI, robustness."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import guitar_like
+from jack_support import RATE, ServerEnv, seed_model_path, start_server
+
+from engine.models import load_model
+from engine.realtime import channel as ch
+from engine.render import render
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = start_server(RATE, period=64)
+    try:
+        with ServerEnv(srv):
+            yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(seed_model_path())
+
+
+@pytest.fixture
+def engine(server, model):
+    from engine.realtime.jack_host import JackHost
+
+    host = JackHost([model], name="engine", n_outs=2)
+    yield host
+    host.close()
+
+
+class Rig:
+    """A player client (audio + MIDI out) and a recorder client around the engine.
+
+    Separate clients keep the graph a chain player -> engine -> recorder, so in each cycle the engine
+    runs after the player and before the recorder; the player reads the engine's frame counter
+    (frames done before this cycle) to learn where in the engine's timeline its signal starts.
+    """
+
+    def __init__(self, engine, signal: np.ndarray, midi: list[tuple[int, bytes]] = ()):
+        import jack
+
+        self.engine, self.signal, self.midi = engine, signal, list(midi)
+        self.player = jack.Client("player", no_start_server=True)
+        self.recorder = jack.Client("recorder", no_start_server=True)
+        self.out = self.player.outports.register("out")
+        self.midi_out = self.player.midi_outports.register("midi_out")
+        self.ins = [self.recorder.inports.register(f"in_{i}") for i in range(len(engine.outports))]
+        self.armed = threading.Event()
+        self.freewheeling = threading.Event()
+        self.done = threading.Event()
+        self.start_frame = None  # engine frames processed before the signal's first sample
+        self.position = 0
+        self.chunks = []  # (engine frame of the chunk's first sample, samples per output)
+        self.player.set_process_callback(self._play)
+        self.recorder.set_process_callback(self._record)
+        self.player.set_freewheel_callback(lambda on: self.freewheeling.set() if on else self.freewheeling.clear())
+
+    def _play(self, frames):
+        buffer = self.out.get_array()
+        self.midi_out.clear_buffer()
+        if not self.armed.is_set() or self.position >= self.signal.size:
+            buffer[:] = 0.0
+            if self.armed.is_set():
+                self.done.set()
+            return
+        if self.start_frame is None:
+            self.start_frame = int(self.engine.channel.stats[ch.FRAMES])
+            for offset, message in self.midi:  # sent only now: events before connections are lost
+                self.midi_out.write_midi_event(offset, message)
+        chunk = self.signal[self.position:self.position + frames]
+        buffer[:chunk.size] = chunk
+        buffer[chunk.size:] = 0.0
+        self.position += frames
+
+    def _record(self, frames):
+        if self.start_frame is None:
+            return
+        engine_frame = int(self.engine.channel.stats[ch.FRAMES]) - frames  # the engine already ran
+        self.chunks.append((engine_frame, [bytes(p.get_buffer()) for p in self.ins]))
+
+    def run(self, freewheel: bool, timeout: float = 60.0):
+        self.player.activate()
+        self.recorder.activate()
+        self.player.connect(self.out, "engine:in")
+        self.player.connect(self.midi_out, "engine:midi_in")
+        for port, source in zip(self.ins, self.engine.outports):
+            self.recorder.connect(source.name, port)
+        if freewheel:
+            self.player.set_freewheel(True)  # asynchronous: arm only once the server has switched
+            assert self.freewheeling.wait(10), "the server did not enter freewheel mode"
+        try:
+            self.armed.set()  # connections exist now
+            assert self.done.wait(timeout), "the signal did not play through in time"
+        finally:
+            if freewheel:
+                self.player.set_freewheel(False)
+            self.player.deactivate()
+            self.recorder.deactivate()
+            self.player.close()
+            self.recorder.close()
+
+    def recording(self, output: int) -> np.ndarray:
+        """What engine output `output` produced for the signal, aligned with its first sample."""
+        out = np.full(self.signal.size, np.nan, np.float32)
+        for frame, buffers in self.chunks:
+            data = np.frombuffer(buffers[output], np.float32)
+            start = frame - self.start_frame
+            lo, hi = max(start, 0), min(start + data.size, out.size)
+            if hi > lo:
+                out[lo:hi] = data[lo - start:hi - start]
+        return out
+
+
+def offline(signal, start_frame, input_gain, output_gain):
+    """The offline render of what the engine saw: silence since reset, then the signal, with gains.
+
+    Uses its own copy of the model: the engine's copy keeps running in the callback.
+    """
+    model = load_model(seed_model_path())
+    x = np.concatenate([np.zeros(start_frame, np.float32), signal * np.float32(input_gain)])
+    gain = np.float32(output_gain * ch.db_to_gain(model.output_gain_db))
+    return render(model, x, block=64)[start_frame:] * gain
+
+
+def test_freewheel_recording_equals_offline_render_exactly(engine):
+    signal = guitar_like(1.5, RATE, seed=3)
+    engine.channel.set_input_gain_db(-3.0)
+    engine.channel.set_output_gain_db(2.5)
+    engine.start(connect=False)
+    rig = Rig(engine, signal)
+    rig.run(freewheel=True)
+    expected = offline(signal, rig.start_frame, ch.db_to_gain(-3.0), ch.db_to_gain(2.5))
+    assert np.abs(expected).max() > 0.05  # a real signal, not silence equal to silence
+    for output in range(2):  # every output carries the same signal
+        np.testing.assert_array_equal(rig.recording(output), expected)
+    assert engine.channel.stats[ch.OVERSIZE] == 0
+
+
+def test_bypass_passes_input_and_midi_reaches_ring_with_frame_stamps(engine):
+    signal = guitar_like(0.3, RATE, seed=5)
+    engine.channel.set_bypass(True)
+    engine.start(connect=False)
+    messages = [(10, bytes([0xC0, 5])), (20, bytes([0xB0, 7, 100])), (30, bytes([0x90, 60, 99]))]
+    rig = Rig(engine, signal, midi=messages)
+    rig.run(freewheel=True)
+    np.testing.assert_array_equal(rig.recording(0), signal)
+    events, position = engine.channel.read_midi(0)
+    assert position == 3 and engine.channel.stats[ch.MIDI_EVENTS] == 3
+    assert events == [(rig.start_frame + offset, message.ljust(3, b"\0")) for offset, message in messages]
+
+
+def test_busy_python_thread_neither_cuts_callbacks_nor_adds_xruns(engine):
+    engine.start(connect=True)  # auto-connect to the dummy system ports
+    period = engine.blocksize / engine.samplerate
+
+    def window(seconds):
+        before, started = engine.channel.snapshot(), time.monotonic()
+        time.sleep(seconds)
+        after, elapsed = engine.channel.snapshot(), time.monotonic() - started
+        return after.since(before), elapsed / period
+
+    time.sleep(0.3)
+    idle, idle_expected = window(1.5)
+    stop = threading.Event()
+
+    def spin():  # pure-Python work: holds the GIL except at the interpreter's switch points
+        while not stop.is_set():
+            sum(i * i for i in range(10_000))
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        busy, busy_expected = window(1.5)
+    finally:
+        stop.set()
+        thread.join()
+    assert idle.blocks >= 0.9 * idle_expected
+    assert busy.blocks >= 0.9 * busy_expected, (busy.blocks, busy_expected)
+    assert busy.xruns <= idle.xruns + 1, (busy.xruns, idle.xruns)
+
+
+ALLOCATION_PROBE = """
+import sys, time
+import numpy as np
+from numba import njit
+from numba.core.runtime import rtsys
+from engine.models import load_model
+from engine.realtime.jack_host import JackHost
+
+@njit
+def allocates(n):
+    return np.zeros(n).sum()
+
+host = JackHost([load_model(sys.argv[1])], n_outs=2)
+host.channel.set_input_gain_db(1.0)
+host.start(connect=True)
+time.sleep(0.3)
+before, blocks = rtsys.get_allocation_stats(), host.channel.stats[0]
+time.sleep(1.0)
+after, blocks = rtsys.get_allocation_stats(), host.channel.stats[0] - blocks
+allocates(10)  # proves the counters see an allocation when there is one
+control = rtsys.get_allocation_stats()
+host.close()
+print(after.alloc - before.alloc, after.mi_alloc - before.mi_alloc, blocks, control.alloc - after.alloc)
+"""
+
+
+def test_callback_allocates_nothing(server):
+    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1)."""
+    import subprocess
+    import sys
+
+    env = dict(server.env, NUMBA_NRT_STATS="1")
+    result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE, seed_model_path()], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    allocations, meminfos, blocks, control = map(int, result.stdout.split())
+    assert blocks > 300  # about 690 callbacks ran in the window
+    assert control >= 1
+    assert allocations == 0 and meminfos == 0
