@@ -131,3 +131,31 @@ def test_causal_and_zero_latency():
     out = run_partition(model, impulse, [64])
     assert np.array_equal(out[:1000], base[:1000])
     assert out[1000] != base[1000]
+
+
+def test_processing_allocates_nothing():
+    """numba's allocator counts every heap allocation: 1 block and 300 blocks must cost the same."""
+    from numba.core.runtime import _nrt_python, rtsys
+
+    model = nam_wavenet_model(random_nam(SHAPES["all activations, gated, 3 arrays"], seed=4))
+    x = guitar_like(0.5, 48000, seed=8)[:64 * 300]
+    y = np.empty_like(x)
+
+    def run(blocks):
+        process_in_blocks(model.layout, model.weights, model.state, model.cursor, x[:64 * blocks], y[:64 * blocks], 64)
+
+    def allocations(blocks):
+        run(blocks)
+        stats = rtsys.get_allocation_stats()
+        return stats.alloc, stats.mi_alloc
+
+    run(1)  # compile
+    was_enabled = _nrt_python.memsys_stats_enabled()
+    _nrt_python.memsys_enable_stats()
+    try:
+        before, one, many = allocations(0), allocations(1), allocations(300)
+    finally:
+        if not was_enabled:
+            _nrt_python.memsys_disable_stats()
+    assert np.subtract(many, one).tolist() == np.subtract(one, before).tolist()
+    assert np.all(np.isfinite(y))
