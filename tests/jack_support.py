@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, shared_path
+from shared_data import REPO, shared_path
 
 SEED_MODEL = ("models", "seed-profiles", "Klon-Centaur.json")
 RATE = 44100

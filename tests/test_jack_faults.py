@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from shared_data import REPO
 from jack_support import RATE, ampemu, seed_model_path, start_server
 
 

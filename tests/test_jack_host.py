@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import guitar_like
+from shared_data import guitar_like
 from jack_support import RATE, ServerEnv, seed_model_path, start_server
 
 from engine.models import load_model

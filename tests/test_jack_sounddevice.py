@@ -1,37 +1,13 @@
-"""The sounddevice (PortAudio) fallback: same compiled block code, exact offline equivalence, and a
-real stream through PortAudio's JACK host API on a private dummy jackd (no sound card needed)."""
+"""The sounddevice (PortAudio) fallback: a real stream through PortAudio's JACK host API on a private
+dummy jackd (no sound card needed). Its block code is tested for exactness in test_jack_block.py."""
 
 from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
-from conftest import guitar_like
 from jack_support import RATE, ampemu, seed_model_path, start_server
-
-from engine.models import load_model
-from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block, warm_up
-from engine.realtime.channel import Channel
-from engine.render import render
-
-
-def test_interleaved_block_equals_offline_render_on_every_output():
-    model = load_model(seed_model_path())
-    channel = Channel([model], n_outs=2)
-    channel.set_output_gain_db(-4.0)
-    warm_up(channel, 128)
-    signal = guitar_like(0.5, RATE, seed=9)
-    out = np.empty((signal.size, 2), np.float32)
-    for start in range(0, signal.size, 128):  # the last block is shorter, as a stream's may be
-        block = signal[start:start + 128]
-        interleaved_block(channel.descriptor, block.reshape(-1, 1).copy(), out[start:start + block.size])
-    expected = render(model, signal) * np.float32(ch.db_to_gain(-4.0) * ch.db_to_gain(model.output_gain_db))
-    np.testing.assert_array_equal(out[:, 0], expected)
-    np.testing.assert_array_equal(out[:, 1], expected)
-    assert channel.stats[ch.BLOCKS] == -(-signal.size // 128)
 
 
 @pytest.fixture(scope="module")
