@@ -15,6 +15,7 @@ from engine.errors import AmpemuError
 from engine.formats.wavenetva_json import GatedWaveNetWeights, write_model
 from training.model import GatedWaveNet
 from training.module import CaptureModule
+from training.onnx_export import export_onnx
 
 
 def _np(t) -> np.ndarray:
@@ -41,7 +42,7 @@ def export_json(module: CaptureModule, path, metadata: dict) -> Path:
     return write_model(gated_wavenet_weights(module.net, module.hparams.sample_rate, metadata), path)
 
 
-EXPORTERS = {"json": export_json}
+EXPORTERS = {"json": export_json, "onnx": export_onnx}
 
 
 def model_metadata(module: CaptureModule, name: str) -> dict:

@@ -11,19 +11,21 @@ from engine.render import render
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", required=True, help="model file (.json or .nam)")
+    p.add_argument("--model", required=True, help="model file (.json or .nam; .onnx plays through onnxruntime)")
     p.add_argument("input", help="input WAV (mono; stereo uses the first channel)")
     p.add_argument("output", help="output WAV, 32-bit float at the input's rate")
     p.add_argument("--block", type=int, default=64, help="block size in samples (default 64; output is the same for any)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4)")
     p.add_argument("--channel", type=int, default=None, help="input channel to use (0-based)")
+    p.add_argument("--backend", choices=("numba", "onnxruntime"), default=None,
+                   help="numba kernel (.json, .nam) or onnxruntime (.onnx, see docs/onnx.md); default: by extension")
 
 
 def run(args) -> int:
     if args.block < 1:
         raise AmpemuError(f"--block {args.block}: the block size must be at least 1 sample")
     audio, rate = read_wav(args.input, args.channel)
-    model = load_model(args.model, fast=args.fast)
+    model = _load(args)
     if rate != model.sample_rate:
         warn(f"{args.input} is {rate} Hz but {args.model} was captured at {model.sample_rate} Hz: "
              f"it will not sound like the device; resample the input to {model.sample_rate} Hz")
@@ -34,3 +36,16 @@ def run(args) -> int:
     print(f"wrote {args.output}: {audio.size / rate:.1f} s at {rate} Hz in {elapsed:.2f} s "
           f"(real-time factor {elapsed * rate / audio.size:.4f}, block {args.block})")
     return 0
+
+
+def _load(args):
+    backend = args.backend or ("onnxruntime" if args.model.lower().endswith(".onnx") else "numba")
+    if backend == "numba":
+        return load_model(args.model, fast=args.fast)
+    if not args.model.lower().endswith(".onnx"):
+        raise AmpemuError(f"{args.model}: the onnxruntime backend plays .onnx files (`ampemu export --format onnx`)")
+    if args.fast:
+        warn("--fast is a numba kernel option; the onnxruntime backend ignores it")
+    from engine.onnx_backend import load_onnx_model  # onnxruntime is optional on the Pi
+
+    return load_onnx_model(args.model)
