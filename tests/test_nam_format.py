@@ -91,6 +91,32 @@ def test_writer_refuses_shapes_that_do_not_match_the_config():
         to_document(model)
 
 
+NEUTRAL_KEYS = {"gating_mode": "none", "bottleneck": 8, "groups_input": 1, "groups_input_mixin": 1,
+                "layer1x1": {"active": True, "groups": 1}, "head1x1": {"active": False, "out_channels": 8},
+                "conv_pre_film": {"active": False, "shift": True}, "layer1x1_post_film": {"active": False}}
+
+
+def test_newer_exporters_neutral_keys_are_accepted(tmp_path):
+    """A 0.6/0.7 exporter may spell out A1 defaults; with those values the maths is A1's."""
+    doc = json.loads(shared_path(*FEATHER).read_text())
+    doc["version"] = "0.7.0"
+    doc["config"]["layers"][0].update(NEUTRAL_KEYS)
+    (tmp_path / "new.nam").write_text(json.dumps(doc))
+    assert_same_model(read_nam(shared_path(*FEATHER)), read_nam(tmp_path / "new.nam"))
+
+
+@pytest.mark.parametrize("key, value", [
+    ("gating_mode", "blended"), ("gating_mode", "gated"), ("bottleneck", 4), ("groups_input", 2),
+    ("layer1x1", {"active": False}), ("layer1x1", {"active": True, "groups": 2}), ("head1x1", {"active": True}),
+    ("conv_pre_film", {"active": True}), ("secondary_activation", "Sigmoid")])
+def test_non_neutral_values_of_those_keys_are_refused(tmp_path, key, value):
+    doc = json.loads(shared_path(*FEATHER).read_text())
+    doc["config"]["layers"][0][key] = value
+    (tmp_path / "x.nam").write_text(json.dumps(doc))
+    with pytest.raises(AmpemuError, match=f"layer array 0: config key '{key}' .* changes the maths"):
+        read_nam(tmp_path / "x.nam")
+
+
 def _edit(doc, change):
     change(doc)
     return doc

@@ -43,21 +43,33 @@ MAX_CHANNELS = 512
 MAX_KERNEL = 64
 MAX_DILATION = 1 << 16
 SUPPORTED = "NAM WaveNet with the classic (A1) layer-array config, file version 0.5 to 0.7"
+_NOT_YET = "(NAM A2, LSTM and slimmable models are not supported yet)"
 
 # torch.nn names, as NAM writes them (the kernel numbers them in this order)
 ACTIVATIONS = ("Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish")
 DEFAULT_NEGATIVE_SLOPE = 0.01  # torch's LeakyReLU default, what a plain "LeakyReLU" means
 _ARRAY_KEYS = ("input_size", "condition_size", "head_size", "channels", "kernel_size", "dilations",
                "activation", "gated", "head_bias")
-# keys newer exporters add to an A1 layer array; accepted only with the value that keeps A1 maths
-_NEUTRAL = {
-    "groups_input": 1, "groups_input_mixin": 1, "head1x1": {"active": False},
-    "conv_pre_film": {"active": False}, "conv_post_film": {"active": False},
-    "input_mixin_pre_film": {"active": False}, "input_mixin_post_film": {"active": False},
-    "activation_pre_film": {"active": False}, "activation_post_film": {"active": False},
-    "layer1x1_post_film": {"active": False}, "head1x1_post_film": {"active": False},
-}
-_NOT_YET = "(NAM A2, LSTM and slimmable models are not supported yet)"
+# keys newer exporters add to an A1 layer array, accepted only with a value that keeps the A1 maths
+_FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film", "activation_pre_film",
+          "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
+
+
+def _is_neutral(key: str, value, cfg: dict) -> bool:
+    def inactive(v) -> bool:
+        return isinstance(v, dict) and v.get("active") is False
+
+    if key in _FILMS or key == "head1x1":
+        return inactive(value)
+    if key == "layer1x1":  # the residual 1x1, which A1 always has
+        return isinstance(value, dict) and value.get("active") is True and value.get("groups", 1) == 1
+    if key in ("groups_input", "groups_input_mixin"):
+        return value == 1
+    if key == "gating_mode":
+        return value in ("none", "gated") and (value == "gated") == (cfg.get("gated") is True)
+    if key == "bottleneck":
+        return value == cfg.get("channels")
+    return False
 
 
 @dataclass
@@ -182,11 +194,7 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
     for key, value in cfg.items():
         if key in _ARRAY_KEYS:
             continue
-        if key in _NEUTRAL and value == _NEUTRAL[key]:
-            continue
-        if key == "gating_mode" and value in ("none", "gated") and (value == "gated") == bool(cfg.get("gated")):
-            continue
-        if key == "bottleneck" and value == cfg.get("channels"):
+        if _is_neutral(key, value, cfg):
             continue
         raise _fail(path, f"{where}: config key {key!r} ({json.dumps(value)[:40]}) changes the maths and is not "
                           f"supported; supported: {SUPPORTED} {_NOT_YET}")
