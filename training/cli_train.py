@@ -24,7 +24,8 @@ def add_arguments(p) -> None:
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 5e-3, cosine decay to 10 %%)")
     p.add_argument("--pre-emphasis", type=float, default=0.95, help="loss pre-emphasis coefficient (0 = off)")
     p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch (default 1; more only helps large presets on idle cores)")
     p.add_argument("--val-every", type=int, default=None, metavar="STEPS",
                    help="validate every STEPS steps instead of once per epoch")
     p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu (default auto)")

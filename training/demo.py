@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("--minutes", type=float, default=3.0, help="training time budget (default 3)")
     p.add_argument("--seconds", type=float, default=60.0, help="length of the built-in capture (default 60)")
     p.add_argument("--preset", default="seed", help="model preset to train (default seed)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
 
 
 def _prepare(out_dir: Path) -> None:

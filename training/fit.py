@@ -27,8 +27,8 @@ from training.data import CaptureData
 from training.export import export
 from training.module import CaptureModule, CosineSchedule
 
-# Default recipe, measured on a 2-core x86 CPU (docs/training.md): long windows with small batches keep
-# torch's per-op overhead low; Adam at 5e-3 with a cosine decay to 10 % converges in minutes.
+# Default recipe, measured on a 2-core x86 CPU (docs/training.md): 16384-sample windows, 2 per batch,
+# were the fastest choice for every preset (fewer, longer torch ops); Adam with a cosine decay.
 DEFAULT_WINDOW = 16384
 DEFAULT_BATCH = 2
 DEFAULT_LR = 5e-3
@@ -59,7 +59,7 @@ class TrainConfig:
     accelerator: str = "auto"
     devices: str = "auto"
     strategy: str = "auto"
-    threads: int | None = None
+    threads: int = 1
     val_every_steps: int | None = None
     progress: bool = True
     extra_callbacks: list = field(default_factory=list)
@@ -94,8 +94,10 @@ def train(cfg: TrainConfig) -> dict:
     run_dir = Path(cfg.run_dir)
     if cfg.max_epochs is None and cfg.max_minutes is None and cfg.max_steps < 0:
         raise AmpemuError("give a budget: --max-epochs N and/or --max-time MINUTES")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    # One thread by default: these small convolutions gain little from more, and when another
+    # process holds a core, multi-threaded torch stalls in its thread barriers (measured: 2 threads
+    # on a busy 2-core machine ran 30x slower than 1; docs/training.md).
+    torch.set_num_threads(max(1, cfg.threads))
     L.seed_everything(cfg.seed, verbose=False)
     capture = load_capture(cfg.input, cfg.output, channel=cfg.channel, delay=cfg.delay)
     overrides = {"channels": cfg.channels, "kernel_size": cfg.kernel_size, "dilations": cfg.dilations}
@@ -147,7 +149,7 @@ def train(cfg: TrainConfig) -> dict:
     seconds = time.perf_counter() - started
     if not trainer.is_global_zero:
         return {}
-    source = best.best_model_path or (on_interrupt.path if on_interrupt.interrupted else best.last_model_path)
+    source = best.best_model_path or (str(on_interrupt.path) if on_interrupt.interrupted else best.last_model_path)
     summary = {"run_dir": str(run_dir), "interrupted": on_interrupt.interrupted, "steps": trainer.global_step,
                "seconds": round(seconds, 1), "best_checkpoint": source}
     if source and os.path.exists(source):

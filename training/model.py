@@ -32,6 +32,9 @@ class GatedWaveNet(nn.Module):
         self.convs = nn.ModuleList(nn.Conv1d(channels, 2 * channels, kernel_size, dilation=d) for d in dilations)
         self.residuals = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in dilations)
         self.mix = nn.Conv1d(len(dilations) * channels, 1, 1)
+        # the last layer's residual output feeds nothing (the file format still stores it): frozen, so
+        # optimisers and DDP do not wait for gradients that never come
+        self.residuals[-1].requires_grad_(False)
         # a fixed gain on the input, learned nowhere but saved and folded into the exported input
         # conv, so that a quiet capture trains like a normal one and export still reproduces training
         self.register_buffer("input_gain", torch.tensor(float(input_gain)))
@@ -52,7 +55,8 @@ class GatedWaveNet(nn.Module):
             z = torch.tanh(a[:, :c]) * torch.sigmoid(a[:, c:])
             # the mix is linear: accumulate each layer's share instead of concatenating all skips
             y = y + F.conv1d(z[..., -out_len:], self.mix.weight[:, layer * c:(layer + 1) * c])
-            h = (h if pad else h[..., shrink:]) + residual(z)
+            if layer + 1 < len(self.dilations):
+                h = (h if pad else h[..., shrink:]) + residual(z)
         return y
 
 
