@@ -114,6 +114,9 @@ class OnnxStreamingModel:
         x = np.ascontiguousarray(x, dtype=np.float32)
         if y is None:
             y = np.empty_like(x)
+        elif y.dtype != np.float32 or not y.flags.c_contiguous or y.size != x.size:
+            # onnxruntime writes through y's raw pointer: a strided or short view would be overrun
+            raise ValueError(f"y must be a contiguous float32 array of {x.size} samples")
         binding = self._bindings[self._current]
         binding.bind_input("x", "cpu", 0, np.float32, [x.size], x.ctypes.data)
         binding.bind_output("y", "cpu", 0, np.float32, [y.size], y.ctypes.data)

@@ -131,3 +131,11 @@ def test_export_and_process_commands(trained, tmp_path, capsys):
     rendered = sf.read(tmp_path / "out.wav", dtype="float32")[0]
     assert np.max(np.abs(rendered - trained[4])) <= 2e-5
     assert "real-time factor" in capsys.readouterr().out
+
+
+def test_output_buffer_must_take_the_raw_write(trained):
+    model = load_onnx_model(trained[1])
+    x = trained[3][:64]
+    for bad in (np.empty(128, np.float32)[::2], np.empty(64, np.float64), np.empty(63, np.float32)):
+        with pytest.raises(ValueError, match="contiguous float32"):
+            model.process(x, bad)
