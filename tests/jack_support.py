@@ -24,10 +24,16 @@ def require_jackd() -> None:
                     "--no-install-recommends jackd2)")
 
 
+def compile_host() -> None:
+    """Compile the callback here once, so child processes load it from numba's cache in a second."""
+    import engine.realtime.jack_callback  # noqa: F401
+
+
 def start_server(rate: int = RATE, period: int = 64):
     from engine.realtime.dummy_server import DummyJackServer
 
     require_jackd()
+    compile_host()
     return DummyJackServer(rate=rate, period=period).start()
 
 
@@ -52,6 +58,7 @@ class ServerEnv:
 
 def ampemu(*args: str, env: dict, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """Run the console entry point in a child process (what a user or systemd runs)."""
+    compile_host()
     return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 

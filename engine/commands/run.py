@@ -8,6 +8,7 @@ import time
 from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.realtime.channel import Snapshot
+from engine.realtime.memory import lock_memory
 
 
 def add_arguments(p) -> None:
@@ -63,6 +64,7 @@ def run(args) -> int:
     model = load_model(args.model, fast=args.fast)
     host = _host(args, model)
     with host:
+        locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
         host.channel.set_input_gain_db(args.input_gain)
         host.channel.set_output_gain_db(args.output_gain)
         if args.backend == "jack":
@@ -72,7 +74,8 @@ def run(args) -> int:
         # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
         signal.signal(signal.SIGTERM, lambda *_: host.stop())
         print(f"ampemu run: playing {model.name} ({model.description}) at {host.samplerate} Hz, "
-              f"block {host.blocksize}, backend {args.backend}; Ctrl-C stops", flush=True)
+              f"block {host.blocksize}, backend {args.backend}, memory "
+              f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops", flush=True)
         started = time.monotonic()
         previous = host.channel.snapshot()
         interval = args.stats_interval if args.stats else 0.5
