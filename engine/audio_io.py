@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from engine.atomic import replacing
 from engine.errors import AmpemuError
 
 
@@ -51,12 +51,6 @@ def write_wav(path, audio: np.ndarray, rate: int, protect: tuple = ()) -> Path:
             raise AmpemuError(f"{path}: refusing to overwrite the input file; choose another output name")
     if path.parent and not path.parent.exists():
         raise AmpemuError(f"{path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wav", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        sf.write(tmp, np.asarray(audio, dtype=np.float32), rate, subtype="FLOAT", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path, suffix=".wav") as tmp:
+        sf.write(str(tmp), np.asarray(audio, dtype=np.float32), rate, subtype="FLOAT", format="WAV")
     return path

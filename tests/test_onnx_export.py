@@ -17,7 +17,8 @@ from engine.onnx_backend import load_onnx_model
 from engine.render import render
 from training.export import export
 from training.module import CaptureModule
-from training.onnx_export import OPSET, StreamingNetwork, network_properties, onnx_bytes, write_atomic
+from engine.atomic import write_atomically
+from training.onnx_export import OPSET, StreamingNetwork, network_properties, onnx_bytes
 
 RATE = 44100
 CONFIG = {"channels": 3, "kernel_size": 3, "dilations": [1, 2, 4, 8, 16, 1, 2]}
@@ -108,7 +109,7 @@ def test_any_padded_forward_architecture_streams(tmp_path):
     net = CausalStack().eval()
     assert StreamingNetwork(net).state_shapes() == [(1, 1, 3), (1, 4, 6)]
     props = network_properties(net, "causal_stack", {}, RATE, "stack", {})
-    model = load_onnx_model(write_atomic(onnx_bytes(net, props), tmp_path / "stack.onnx"))
+    model = load_onnx_model(write_atomically(tmp_path / "stack.onnx", onnx_bytes(net, props)))
     x = guitar_like(0.02, RATE, seed=2)
     with torch.no_grad():  # NAM's reset: the prewarm zeros run first
         padded = torch.from_numpy(np.concatenate([np.zeros(net.prewarm_samples, np.float32), x]))

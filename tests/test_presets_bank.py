@@ -130,12 +130,12 @@ def test_a_crash_while_saving_leaves_the_old_state(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from engine.presets import current
-        real_replace = os.replace
+        from engine import atomic
+        from engine.presets.current import save_current
         def die(src, dst):
             os.kill(os.getpid(), signal.SIGKILL)
-        current.os.replace = die
-        current.save_current("B", Path(r"{state}"))
+        atomic.os.replace = die
+        save_current("B", Path(r"{state}"))
     """)
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60)
     assert done.returncode == -9

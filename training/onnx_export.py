@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from engine.atomic import write_atomically
 from engine.errors import AmpemuError
 
 FORMAT = "ampemu-streaming"
@@ -119,22 +118,9 @@ def network_properties(net: nn.Module, architecture: str, config: dict, sample_r
             "name": name, "metadata": json.dumps(metadata)}
 
 
-def write_atomic(data: bytes, path: Path) -> Path:
-    """Write through a temporary file in the same folder: an existing file is replaced whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def export_onnx(module, path, metadata: dict) -> Path:
     """EXPORTERS entry (training/export.py): a CaptureModule as a streaming .onnx file."""
     hp = module.hparams
     props = network_properties(module.net, hp.architecture, dict(hp.config), hp.sample_rate,
                                metadata.get("name", Path(path).stem), metadata)
-    return write_atomic(onnx_bytes(module.net, props), Path(path))
+    return write_atomically(path, onnx_bytes(module.net, props))

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import write_atomically
 from engine.errors import AmpemuError
 
 DEFAULT_SAMPLE_RATE = 44100
@@ -228,14 +227,4 @@ def to_document(model: GatedWaveNetWeights) -> dict:
 
 def write_model(model: GatedWaveNetWeights, path) -> Path:
     """Write atomically (temp file + rename) so an interrupted export never leaves half a model."""
-    path = Path(path)
-    text = json.dumps(to_document(model), allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, json.dumps(to_document(model), allow_nan=False))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from engine.atomic import write_atomically
 
 
 def state_path() -> Path:
@@ -26,16 +27,7 @@ def state_path() -> Path:
 def save_current(name: str, path: Path | None = None) -> None:
     path = path or state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".current-preset.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"preset": name}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps({"preset": name}))
 
 
 def load_current(names: list[str], path: Path | None = None) -> int:
