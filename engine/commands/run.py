@@ -39,7 +39,8 @@ def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int) -> str:
     period_us = block / rate * 1e6
     load = 100.0 * window.mean_us() / period_us
     return (f"blocks {now.blocks} xruns {now.xruns} | last {window.blocks} blocks: callback mean {window.mean_us():.1f} us "
-            f"p99 {window.percentile_us(99):.1f} us max {window.max_us():.1f} us, DSP load {load:.1f}% "
+            f"p99 {window.percentile_us(99):.1f} us max {window.max_us():.1f} us (CPU {window.cpu_max_us():.1f} us), "
+            f"DSP load {load:.1f}% "
             f"of {period_us:.0f} us")
 
 
@@ -61,18 +62,20 @@ def _host(args, model):
 def run(args) -> int:
     if args.blocksize < 1:
         raise AmpemuError(f"--blocksize {args.blocksize}: must be at least 1 frame")
+    if args.stats_interval <= 0:
+        raise AmpemuError(f"--stats-interval {args.stats_interval}: must be a positive number of seconds")
     model = load_model(args.model, fast=args.fast)
     host = _host(args, model)
     with host:
         locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
         host.channel.set_input_gain_db(args.input_gain)
         host.channel.set_output_gain_db(args.output_gain)
+        # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
+        signal.signal(signal.SIGTERM, lambda *_: host.stop())
         if args.backend == "jack":
             host.start(args.source, args.destinations, args.midi_sources, connect=not args.no_connect)
         else:
             host.start()
-        # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
-        signal.signal(signal.SIGTERM, lambda *_: host.stop())
         print(f"ampemu run: playing {model.name} ({model.description}) at {host.samplerate} Hz, "
               f"block {host.blocksize}, backend {args.backend}, memory "
               f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops", flush=True)

@@ -13,7 +13,7 @@ from numba import carray, njit
 
 from engine.kernels.dispatch import process_block
 from engine.realtime import channel as ch
-from engine.realtime.native import as_pointer, now_ns
+from engine.realtime.native import as_pointer, now_ns, thread_cpu_ns
 
 
 @njit(cache=True, error_model="numpy")
@@ -28,15 +28,25 @@ def _i64(d, index, length):
 
 @njit(cache=True, error_model="numpy")
 def begin(d):
-    """Callback start time (ns)."""
-    return now_ns(_i64(d, ch.D_TIMESPEC, 2))
+    """Callback start time (ns); the thread's CPU time at start is kept in the timespec scratch."""
+    timespec = _i64(d, ch.D_TIMESPEC, 3)
+    cpu = thread_cpu_ns(timespec)
+    timespec[2] = cpu
+    return now_ns(timespec)
 
 
 @njit(cache=True, error_model="numpy")
 def finish(d, started_ns, n):
-    """Count the block and record how long the callback took."""
-    elapsed = now_ns(_i64(d, ch.D_TIMESPEC, 2)) - started_ns
+    """Count the block and record how long the callback took (wall clock and thread CPU time)."""
+    timespec = _i64(d, ch.D_TIMESPEC, 3)
+    elapsed = now_ns(timespec) - started_ns
+    cpu = thread_cpu_ns(timespec) - timespec[2]
     stats = _i64(d, ch.D_STATS, ch.STATS_SIZE)
+    stats[ch.CPU_SUM_NS] += cpu
+    if cpu > stats[ch.CPU_MAX_NS]:
+        stats[ch.CPU_MAX_NS] = cpu
+    if elapsed - cpu > ch.PREEMPTION_NS:
+        stats[ch.PREEMPTED] += 1
     histogram = _i64(d, ch.D_HISTOGRAM, ch.HISTOGRAM_BINS)
     histogram[min(elapsed // ch.BIN_NS, ch.HISTOGRAM_BINS - 1)] += 1
     stats[ch.TIME_SUM_NS] += elapsed

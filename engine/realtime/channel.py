@@ -41,6 +41,10 @@ LAST_NFRAMES = 6  # the latest block size
 OVERSIZE = 7  # blocks longer than the preallocated scratch: output silenced, never overrun
 MIDI_EVENTS = 8  # MIDI events seen (including ones too long for the ring, e.g. SysEx)
 MIDI_WRITE = 9  # MIDI ring entries written (monotonic; ring index = value % MIDI_RING)
+CPU_SUM_NS = 10  # total thread-CPU time of the callbacks (differs from TIME_SUM_NS when preempted)
+CPU_MAX_NS = 11  # longest thread-CPU time of one callback: what the engine itself costs at worst
+PREEMPTED = 12  # callbacks whose wall time exceeded their CPU time by more than PREEMPTION_NS
+PREEMPTION_NS = 50_000
 STATS_SIZE = 16
 
 # callback time histogram: bin i counts callbacks that took [i, i+1) * BIN_NS; the last bin is open
@@ -77,7 +81,8 @@ class Snapshot:
 
     def since(self, earlier: "Snapshot") -> "Snapshot":
         window = self.stats - earlier.stats
-        window[TIME_MAX_NS] = self.stats[TIME_MAX_NS]  # a maximum has no difference; keep the latest
+        for index in (TIME_MAX_NS, CPU_MAX_NS):  # a maximum has no difference; keep the latest
+            window[index] = self.stats[index]
         return Snapshot(window, self.histogram - earlier.histogram)
 
     @property
@@ -90,6 +95,9 @@ class Snapshot:
 
     def mean_us(self) -> float:
         return self.stats[TIME_SUM_NS] / max(1, self.stats[BLOCKS]) / 1e3
+
+    def cpu_max_us(self) -> float:
+        return self.stats[CPU_MAX_NS] / 1e3
 
     def percentile_us(self, q: float) -> float:
         """Upper edge of the histogram bin holding the q-th percentile (q in 0..100)."""
@@ -131,7 +139,7 @@ class Channel:
         self.histogram = np.zeros(HISTOGRAM_BINS, np.int64)
         self.midi_ring = np.zeros(MIDI_RING, np.int64)
         self.scratch = np.zeros(2 * MAX_BLOCK, np.float32)  # input after gain; output for buffer APIs
-        self.timespec = np.zeros(2, np.int64)
+        self.timespec = np.zeros(3, np.int64)  # clock_gettime's (tv_sec, tv_nsec), then the CPU time at start
         self.midi_event = np.zeros(3, np.int64)  # jack_midi_event_t: time (u32 + pad), size, data*
         self.descriptor = np.zeros(DESCRIPTOR_SIZE, np.int64)
         d = self.descriptor

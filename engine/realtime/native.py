@@ -15,7 +15,7 @@ from numba.extending import intrinsic
 
 import engine.kernels  # noqa: F401  (selects numba's cache directory before anything compiles)
 
-CLOCK_MONOTONIC = 1  # Linux value; the only platform the real-time host targets
+CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID = 1, 3  # Linux values; the only platform the host targets
 
 # int clock_gettime(clockid_t, struct timespec *): libc is always linked into the process
 _clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
@@ -46,8 +46,15 @@ def release_fence(typingctx):
 
 @njit(cache=True, error_model="numpy")
 def now_ns(timespec):
-    """Monotonic time in nanoseconds; `timespec` is a preallocated int64[2] (tv_sec, tv_nsec)."""
+    """Monotonic time in nanoseconds; `timespec`: preallocated int64[2+] (tv_sec, tv_nsec, ...)."""
     _clock_gettime(CLOCK_MONOTONIC, timespec.ctypes.data)
+    return timespec[0] * 1_000_000_000 + timespec[1]
+
+
+@njit(cache=True, error_model="numpy")
+def thread_cpu_ns(timespec):
+    """CPU time this thread has used, in ns: compared with the wall clock it shows preemption."""
+    _clock_gettime(CLOCK_THREAD_CPUTIME_ID, timespec.ctypes.data)
     return timespec[0] * 1_000_000_000 + timespec[1]
 
 
