@@ -48,6 +48,8 @@ def test_output_equals_offline_render_with_gains_on_every_output(signal):
     np.testing.assert_array_equal(out[:, 1], expected)
     assert channel.stats[ch.BLOCKS] == -(-signal.size // BLOCK)
     assert channel.stats[ch.FRAMES] == signal.size
+    # both clocks ran: thread CPU time is positive and cannot much exceed the wall time
+    assert 0 < channel.stats[ch.CPU_SUM_NS] <= 1.1 * channel.stats[ch.TIME_SUM_NS] + 1e6
 
 
 def test_slot_switch_takes_effect_at_the_next_block(signal):
