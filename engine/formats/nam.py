@@ -34,6 +34,7 @@ import numpy as np
 
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
+from engine.formats.json_file import read_document
 
 DEFAULT_SAMPLE_RATE = 48000
 WRITE_VERSION = "0.5.4"  # what NeuralAmpModelerCore 0.5 and every NAM plugin since load
@@ -334,18 +335,7 @@ def parse_nam(doc, path="<model>") -> NamWaveNet:
 def read_nam(path) -> NamWaveNet:
     """Read and validate a `.nam` file; every problem is one AmpemuError line naming the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _fail(path, "no such model file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot read the model file ({exc.__class__.__name__})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"invalid or truncated JSON at line {exc.lineno} column {exc.colno}; "
-                          "re-export or re-download the model") from None
-    return parse_nam(doc, path)
+    return parse_nam(read_document(path), path)
 
 
 def to_document(model: NamWaveNet) -> dict:

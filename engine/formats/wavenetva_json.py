@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
+from engine.formats.json_file import read_document
 
 DEFAULT_SAMPLE_RATE = 44100
 MAX_DILATION = 1 << 16
@@ -169,18 +170,7 @@ def parse_model(doc, path="<model>") -> GatedWaveNetWeights:
 def read_model(path) -> GatedWaveNetWeights:
     """Read and validate a `.json` model file; every problem is one AmpemuError line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _fail(path, "no such model file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot read the model file ({exc.__class__.__name__})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"invalid or truncated JSON at line {exc.lineno} column {exc.colno}; "
-                          "re-export or re-download the model") from None
-    return parse_model(doc, path)
+    return parse_model(read_document(path), path)
 
 
 def _flat(weight: np.ndarray) -> list[float]:

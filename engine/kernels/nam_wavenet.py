@@ -144,6 +144,18 @@ def _activate(z, out, size, code, slope, mode):
             out[i] = z[i] * min(max(z[i] + three, zero), np.float32(6.0)) * sixth
 
 
+@njit(inline="always", cache=True, error_model="numpy")
+def _store(state, layout, lrec, pos, src, c, n):
+    """Write src (c, n) as the newest n samples of layer record lrec's history buffer."""
+    hist = layout[lrec + _HIST]
+    stride = hist + layout[_CHUNK]
+    now = layout[lrec + _BUF] + hist + pos
+    for o in range(c):
+        h = state[now + o * stride:now + o * stride + n]
+        for t in range(n):
+            h[t] = src[o, t]
+
+
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _chunk(layout, weights, state, cursor, x, y, start, n):
     chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
@@ -168,12 +180,7 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
         tmp = state[layout[_Z]:layout[_Z] + c * n].reshape((c, n))
         tmp[:, :] = 0.0
         matmul_acc(tmp, weights, layout[rec + _W_RE], rows_in, c, n)
-        stride = layout[first + _HIST] + chunk
-        now = layout[first + _BUF] + layout[first + _HIST] + pos
-        for o in range(c):
-            h = state[now + o * stride:now + o * stride + n]
-            for t in range(n):
-                h[t] = tmp[o, t]
+        _store(state, layout, first, pos, tmp, c, n)
         for i in range(n_layers):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
@@ -225,13 +232,7 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
                     res[o, t] = h[t] + b
             matmul_acc(res, weights, layout[lrec + _W_RES], act, c, n)
             if i + 1 < n_layers:
-                nrec = lrec + _LAYER_RECORD
-                nstride = layout[nrec + _HIST] + chunk
-                nnow = layout[nrec + _BUF] + layout[nrec + _HIST] + pos
-                for o in range(c):
-                    hn = state[nnow + o * nstride:nnow + o * nstride + n]
-                    for t in range(n):
-                        hn[t] = res[o, t]
+                _store(state, layout, lrec + _LAYER_RECORD, pos, res, c, n)
             else:
                 rows_in = res  # the next array's input
         # head rechannel: the next array's head accumulator starts from it
