@@ -12,7 +12,7 @@ from engine.realtime.memory import lock_memory
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", required=True, help="model file (.json)")
+    p.add_argument("--model", required=True, help="model file (.json or .nam)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4, less CPU)")
     p.add_argument("--backend", choices=("jack", "sounddevice"), default="jack",
                    help="jack (default; the callback runs without Python) or sounddevice (PortAudio, no JACK needed)")
