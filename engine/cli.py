@@ -19,6 +19,7 @@ COMMANDS = {
     "run": ("engine.commands.run", "play a model live through JACK (or PortAudio)"),
     "presets": ("engine.commands.presets", "check or list a preset bank"),
     "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
+    "bench": ("engine.commands.bench", "real-time factor, headroom and a verdict per model, backend and block size"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
     "predict": ("training.cli_predict", "render a WAV through a training checkpoint (torch)"),
     "test": ("training.cli_test", "metrics and plots of a checkpoint on a capture's test split"),

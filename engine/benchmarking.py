@@ -1,0 +1,402 @@
+"""Measure real-time factor per block the way a live host calls a model, and judge whether it fits.
+
+Every block call is timed on its own (CLOCK_MONOTONIC, wall time): a period is missed by the slowest
+blocks, not the average, so a row reports the median and the 99th percentile. The numba backends are
+timed inside compiled code (libc `clock_gettime`, ~25 ns a read), as the JACK callback calls
+them, with no Python call per block; the Python backends (onnxruntime, torch, the numpy reference)
+are timed around their Python call, which is what a Python callback would pay.
+
+Definitions (docs/benchmarks.md):
+- RTF = block time / block duration at the model's own sample rate.
+- load at rate R = p99 block time / (block / R); headroom = 1 - load (a share of the period).
+- verdict, from the load at 48 kHz (the worse of the two rates): `fits` below FITS_LOAD (half the
+  period left for JACK, other clients and the OS: the usual 2x safety margin), `tight` below
+  TOO_SLOW_LOAD (works on a quiet, cool machine; expect xruns under load or throttling), else
+  `too slow`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from engine.bench_models import Target
+from engine.kernels.dispatch import process_block
+
+RATES = (44100, 48000)
+FITS_LOAD = 0.5
+TOO_SLOW_LOAD = 0.8
+DEFAULT_BLOCKS = (16, 32, 64, 128, 256)
+BACKENDS = ("numba-exact", "numba-fast", "onnxruntime", "torch", "numpy-reference")
+WARMUP_SECONDS = 0.05
+_CLOCK_MONOTONIC = 1  # Linux, every architecture
+
+class Unavailable(Exception):
+    """A backend that cannot run this target here (missing package, unsupported family): the row is skipped."""
+
+
+def verdict(load: float) -> str:
+    if load < FITS_LOAD:
+        return "fits"
+    if load < TOO_SLOW_LOAD:
+        return "tight"
+    return "too slow"
+
+
+# --- timing loops ---------------------------------------------------------------------------------
+
+@intrinsic
+def _monotonic_ns(typingctx):
+    """clock_gettime(CLOCK_MONOTONIC) in nanoseconds from compiled code (libc's vDSO call, ~25 ns).
+
+    Declared by symbol name, so the function caches like any other; needs 64-bit Linux (Pi OS 64-bit)."""
+    def codegen(context, builder, sig, args):
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        timespec = ir.ArrayType(i64, 2)  # struct timespec {time_t tv_sec; long tv_nsec} on LP64
+        ts = cgutils.alloca_once(builder, timespec)
+        clock_gettime = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i32, [i32, timespec.as_pointer()]), "clock_gettime")
+        builder.call(clock_gettime, [ir.Constant(i32, _CLOCK_MONOTONIC), ts])
+        seconds = builder.load(cgutils.gep(builder, ts, 0, 0))
+        nanoseconds = builder.load(cgutils.gep(builder, ts, 0, 1))
+        return builder.add(builder.mul(seconds, ir.Constant(i64, 1_000_000_000)), nanoseconds)
+    return types.int64(), codegen
+
+
+@njit(cache=True, error_model="numpy")
+def _timed_kernel_blocks(layout, weights, state, cursor, x, y, block, times, budget_ns):
+    """Consecutive blocks through the kernel, each timed; stops early past budget_ns. Returns the count."""
+    start = _monotonic_ns()
+    for b in range(times.shape[0]):
+        t0 = _monotonic_ns()
+        process_block(layout, weights, state, cursor, x[b * block:(b + 1) * block], y[b * block:(b + 1) * block])
+        t1 = _monotonic_ns()
+        times[b] = t1 - t0
+        if t1 - start > budget_ns:
+            return b + 1
+    return times.shape[0]
+
+
+def _timed_python_blocks(process: Callable, x, y, block, times, budget_ns) -> int:
+    clock = time.perf_counter_ns
+    start = clock()
+    for b in range(times.shape[0]):
+        xb, yb = x[b * block:(b + 1) * block], y[b * block:(b + 1) * block]
+        t0 = clock()
+        process(xb, yb)
+        t1 = clock()
+        times[b] = t1 - t0
+        if t1 - start > budget_ns:
+            return b + 1
+    return times.shape[0]
+
+
+# --- backends: each makes a Runner for a target, or raises Unavailable --------------------------------
+
+@dataclass
+class Runner:
+    """reset() then timed(x, y, block, times, budget_ns) -> blocks measured."""
+
+    reset: Callable[[], None]
+    timed: Callable
+    process: Callable  # one block through the backend (for warming up and for benchmarks/)
+
+
+def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
+    from engine.models import gated_wavenet_model, nam_wavenet_model
+
+    if target.family == "gated":
+        model = gated_wavenet_model(target.model, fast)
+    elif target.family == "nam":
+        model = nam_wavenet_model(target.model, fast)
+    else:
+        raise Unavailable("numba plays .json and .nam models")
+    arrays = (model.layout, model.weights, model.state, model.cursor)
+
+    def timed(x, y, block, times, budget_ns):
+        return _timed_kernel_blocks(*arrays, x, y, block, times, budget_ns)
+    timed(np.zeros(1, np.float32), np.zeros(1, np.float32), 1, np.zeros(1, np.int64), 0)  # compile or load now
+    return Runner(model.reset, timed, model.process)
+
+
+def _python_runner(model) -> Runner:
+    def timed(x, y, block, times, budget_ns):
+        return _timed_python_blocks(model.process, x, y, block, times, budget_ns)
+    return Runner(model.reset, timed, model.process)
+
+
+def _torch_network(target: Target, workdir: Path):
+    """The gated WaveNet as training's torch module with the target's weights (needs torch)."""
+    if target.family != "gated":
+        raise Unavailable("torch and ONNX export here cover the gated WaveNet only")
+    try:
+        import torch
+        from training.model import GatedWaveNet
+    except ImportError:
+        raise Unavailable("torch is not installed") from None
+    w = target.model
+    net = GatedWaveNet(w.channels, w.kernel_size, w.dilations).eval()
+    with torch.no_grad():
+        net.input_conv.weight[:, 0, 0] = torch.from_numpy(w.input_weight)
+        net.input_conv.bias[:] = torch.from_numpy(w.input_bias)
+        for layer, (conv, residual) in enumerate(zip(net.convs, net.residuals)):
+            conv.weight[:] = torch.from_numpy(w.conv_weights[layer])
+            conv.bias[:] = torch.from_numpy(w.conv_biases[layer])
+            residual.weight[:, :, 0] = torch.from_numpy(w.residual_weights[layer])
+            residual.bias[:] = torch.from_numpy(w.residual_biases[layer])
+        net.mix.weight[0, :, 0] = torch.from_numpy(w.mix_weight)
+        net.mix.bias[:] = float(w.mix_bias)
+    return net
+
+
+class _TorchStreaming:
+    """training/onnx_export.StreamingNetwork (the graph onnxruntime runs), eager, one call per block."""
+
+    def __init__(self, net):
+        import torch
+        from training.onnx_export import StreamingNetwork
+
+        self.torch = torch
+        torch.set_num_threads(1)  # like every other backend: one core
+        self.streaming = StreamingNetwork(net).eval()
+        self.reset()
+
+    def reset(self):
+        self.states = self.streaming.initial_state()
+
+    def process(self, x, y):
+        with self.torch.inference_mode():
+            out, *self.states = self.streaming(self.torch.from_numpy(x), *self.states)
+        y[:] = out.numpy()
+        return y
+
+
+def _torch_runner(target: Target, workdir: Path) -> Runner:
+    model = _TorchStreaming(_torch_network(target, workdir))
+    return _python_runner(model)
+
+
+def _onnx_runner(target: Target, workdir: Path) -> Runner:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise Unavailable("onnxruntime is not installed") from None
+    from engine.onnx_backend import load_onnx_model
+
+    if target.family == "onnx":
+        return _python_runner(load_onnx_model(target.model))
+    net = _torch_network(target, workdir)  # an .onnx is exported on the fly: needs torch
+    try:
+        from training.onnx_export import network_properties, onnx_bytes
+    except ImportError:
+        raise Unavailable("exporting to ONNX needs the train extra (torch, onnx)") from None
+    path = workdir / f"{target.name}.onnx"
+    path.write_bytes(onnx_bytes(net, network_properties(net, "gated_wavenet", {}, target.sample_rate, target.name, {})))
+    return _python_runner(load_onnx_model(path))
+
+
+class _ReferenceStreaming:
+    """engine/reference.py's whole-signal forward used as a player: each block is computed with the
+    receptive field of past input in front of it (exact, and the cost of having no streaming state)."""
+
+    def __init__(self, weights):
+        from engine.reference import gated_wavenet_forward
+
+        self.forward, self.weights = gated_wavenet_forward, weights
+        self.history = weights.receptive_field - 1
+        self.reset()
+
+    def reset(self):
+        self.past = np.zeros(self.history, np.float32)
+
+    def process(self, x, y):
+        signal = np.concatenate([self.past, x])
+        y[:] = self.forward(self.weights, signal)[self.history:]
+        self.past = signal[signal.size - self.history:]
+        return y
+
+
+def _reference_runner(target: Target, workdir: Path) -> Runner:
+    if target.family != "gated":
+        raise Unavailable("the numpy reference is the gated WaveNet's")
+    return _python_runner(_ReferenceStreaming(target.model))
+
+
+BACKEND_FACTORIES = {
+    "numba-exact": lambda t, d: _numba_runner(t, False, d),
+    "numba-fast": lambda t, d: _numba_runner(t, True, d),
+    "onnxruntime": _onnx_runner,
+    "torch": _torch_runner,
+    "numpy-reference": _reference_runner,
+}
+
+
+# --- one row --------------------------------------------------------------------------------------
+
+def bench_signal(seconds: float, rate: int) -> np.ndarray:
+    """Guitar-level noise (every sample non-trivial; weights and input do not change the work)."""
+    rng = np.random.default_rng(1)
+    return (0.3 * rng.standard_normal(max(1, int(seconds * rate)))).astype(np.float32)
+
+
+def summarize(times_ns: np.ndarray, block: int, sample_rate: int) -> dict:
+    """Per-block wall times -> RTF median/p99, headroom at each rate and the verdict."""
+    seconds = times_ns.astype(np.float64) * 1e-9
+    median, p99 = float(np.median(seconds)), float(np.percentile(seconds, 99))
+    row = {"blocks_timed": int(times_ns.size), "block_us_median": round(median * 1e6, 3),
+           "block_us_p99": round(p99 * 1e6, 3),
+           "rtf_median": round(median * sample_rate / block, 5), "rtf_p99": round(p99 * sample_rate / block, 5)}
+    for rate in RATES:
+        row[f"headroom_{rate}"] = round(1.0 - p99 * rate / block, 4)
+    row["verdict"] = verdict(p99 * max(RATES) / block)
+    return row
+
+
+def measure(runner: Runner, block: int, sample_rate: int, seconds: float, budget_s: float) -> dict:
+    """Time `seconds` of audio in blocks (at least 20 blocks, at most about `budget_s` of wall time)."""
+    warm = bench_signal(WARMUP_SECONDS, sample_rate)
+    runner.reset()
+    for start in range(0, warm.size - block + 1, block):
+        runner.process(warm[start:start + block], np.empty(block, np.float32))
+    blocks = max(20, int(seconds * sample_rate) // block)
+    x = bench_signal(blocks * block / sample_rate, sample_rate)[:blocks * block]
+    x = np.pad(x, (0, blocks * block - x.size))
+    y = np.empty_like(x)
+    times = np.zeros(blocks, np.int64)
+    runner.reset()
+    cpu0 = time.thread_time()
+    done = runner.timed(x, y, block, times, int(budget_s * 1e9))
+    cpu = time.thread_time() - cpu0
+    row = summarize(times[:done], block, sample_rate)
+    row["rtf_cpu"] = round(cpu * sample_rate / (done * block), 5)  # CPU time of this thread: robust to sharing
+    return row
+
+
+def run_bench(targets: list[Target], backends=BACKENDS, blocks=DEFAULT_BLOCKS, seconds: float = 1.0,
+              budget_s: float = 1.5, progress: bool = True) -> dict:
+    """Every (target, backend, block) row; a backend that cannot run a target gives one skip entry."""
+    from tqdm import tqdm
+
+    rows, skipped = [], []
+    with tempfile.TemporaryDirectory(prefix="ampemu-bench-") as tmp:
+        total = len(targets) * len(backends) * len(blocks)
+        with tqdm(total=total, desc="bench", unit="row", disable=not progress, file=sys.stderr) as bar:
+            for target in targets:
+                for backend in backends:
+                    bar.set_postfix_str(f"{target.name} {backend}")
+                    try:
+                        runner = BACKEND_FACTORIES[backend](target, Path(tmp))
+                    except Unavailable as exc:
+                        skipped.append({"model": target.name, "backend": backend, "reason": str(exc)})
+                        bar.update(len(blocks))
+                        continue
+                    for block in blocks:
+                        row = {"model": target.name, "backend": backend, "block": block,
+                               "sample_rate": target.sample_rate}
+                        row.update(measure(runner, block, target.sample_rate, seconds, budget_s))
+                        rows.append(row)
+                        bar.update(1)
+    return {"system": system_info(), "settings": {"blocks": list(blocks), "seconds": seconds, "budget_s": budget_s,
+                                                  "backends": list(backends), "fits_load": FITS_LOAD,
+                                                  "too_slow_load": TOO_SLOW_LOAD, "rates": list(RATES)},
+            "models": [{"name": t.name, "family": t.family, "source": t.source, "sample_rate": t.sample_rate,
+                        "macs_per_sample": t.macs_per_sample, "activations_per_sample": t.activations_per_sample}
+                       for t in targets],
+            "rows": rows, "skipped": skipped}
+
+
+# --- the machine ----------------------------------------------------------------------------------
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip().rstrip("\x00")
+    except OSError:
+        return None
+
+
+def _cpuinfo(key: str) -> str | None:
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == key:
+            return value.strip()
+    return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def _vcgencmd(*args: str) -> str | None:
+    """Raspberry Pi firmware queries (throttling, clocks, temperature); None elsewhere."""
+    tool = shutil.which("vcgencmd")
+    if tool is None:
+        return None
+    try:
+        done = subprocess.run([tool, *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
+
+
+def system_info() -> dict:
+    """What the numbers depend on, each field None where this machine does not tell."""
+    freq = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+    max_freq = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq")
+    temp = _read("/sys/class/thermal/thermal_zone0/temp")
+    mhz = _cpuinfo("cpu MHz")
+    return {
+        "cpu": _cpuinfo("model name") or _read("/sys/firmware/devicetree/base/model") or platform.processor() or None,
+        "cpu_part": _cpuinfo("CPU part"),  # ARM: 0xd0b is a Cortex-A76 (Pi 5)
+        "machine": platform.machine(), "cores": os.cpu_count(),
+        "core_mhz": round(int(freq) / 1000) if freq else (round(float(mhz)) if mhz else None),
+        "core_mhz_max": round(int(max_freq) / 1000) if max_freq else None,
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "temperature_c": round(int(temp) / 1000, 1) if temp else None,
+        "throttled": _vcgencmd("get_throttled"),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "kernel": platform.release(), "python": platform.python_version(),
+        "versions": {p: _version(p) for p in ("ampemu", "numpy", "numba", "llvmlite", "onnxruntime", "torch")},
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def markdown(report: dict) -> str:
+    s = report["system"]
+    lines = [f"CPU: {s['cpu']} ({s['machine']}, {s['cores']} cores, {s['core_mhz']} MHz, governor {s['governor']}, "
+             f"temperature {s['temperature_c']} C, throttled {s['throttled']}, load {s['load_average']})", "",
+             "| model | backend | block | RTF median | RTF p99 | CPU RTF | headroom 44.1k | headroom 48k | verdict |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in report["rows"]:
+        lines.append(f"| {r['model']} | {r['backend']} | {r['block']} | {r['rtf_median']:.4f} | {r['rtf_p99']:.4f} | "
+                     f"{r['rtf_cpu']:.4f} | {_percent(r['headroom_44100'])} | {_percent(r['headroom_48000'])} | "
+                     f"{r['verdict']} |")
+    if report["skipped"]:
+        lines.append("")
+        lines += [f"- skipped {k['model']} / {k['backend']}: {k['reason']}" for k in report["skipped"]]
+    lines += ["", f"verdict at 48 kHz from the p99 block time: fits < {_percent(FITS_LOAD)} of the period, "
+                  f"tight < {_percent(TOO_SLOW_LOAD)}, else too slow"]
+    return "\n".join(lines)

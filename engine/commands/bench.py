@@ -1,0 +1,57 @@
+"""`ampemu bench [MODEL ...]`: real-time factor, headroom and a verdict per model, backend and block size.
+
+The measuring lives in engine/benchmarking.py; this module parses options and prints. See
+docs/benchmarks.md for the definitions and for how to contribute a Pi 5 table (`--json`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from engine.atomic import write_atomically
+from engine.bench_models import BUILTINS, resolve_target
+from engine.benchmarking import BACKENDS, DEFAULT_BLOCKS, markdown, run_bench
+from engine.errors import AmpemuError
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise AmpemuError(f"--blocks {text}: give block sizes as comma-separated integers, e.g. 16,64,256") from None
+    if not values or min(values) < 1:
+        raise AmpemuError(f"--blocks {text}: block sizes must be at least 1 sample")
+    return values
+
+
+def add_arguments(p) -> None:
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help=f"model files (.json, .nam, .onnx) or built-ins: {', '.join(BUILTINS)} (default: all built-ins)")
+    p.add_argument("--blocks", default=",".join(map(str, DEFAULT_BLOCKS)),
+                   help="comma-separated block sizes in frames (default %(default)s)")
+    p.add_argument("--backends", default=",".join(BACKENDS),
+                   help="comma-separated backends (default: all; unavailable ones are listed as skipped)")
+    p.add_argument("--seconds", type=float, default=1.0,
+                   help="audio timed per row (default 1; use 10 or more for a steadier p99)")
+    p.add_argument("--budget", type=float, default=1.5,
+                   help="wall-clock seconds a row may take before it stops early (default 1.5; slow backends)")
+    p.add_argument("--json", metavar="FILE", help="also write the full report (machine, settings, rows) as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown or not backends:
+        raise AmpemuError(f"--backends {args.backends}: unknown {', '.join(unknown) or 'empty list'}; "
+                          f"choose from {', '.join(BACKENDS)}")
+    if args.seconds <= 0 or args.budget <= 0:
+        raise AmpemuError("--seconds and --budget must be positive")
+    blocks = _int_list(args.blocks)
+    targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
+    report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress)
+    print(markdown(report))
+    if args.json:
+        write_atomically(args.json, json.dumps(report, indent=1) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0

@@ -1,0 +1,124 @@
+"""`ampemu bench`: verdict logic, per-row arithmetic, built-in models, and a tiny run's table and JSON."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import benchmarking
+from engine.bench_models import BUILTINS, gated_macs, nam_macs, random_gated, random_nam, resolve_target
+from engine.benchmarking import summarize, verdict
+from engine.cli import main
+from engine.errors import AmpemuError
+from engine.formats.nam import parse_nam, to_document
+from engine.models import gated_wavenet_model
+from engine.reference import gated_wavenet_forward
+
+
+@pytest.mark.parametrize("load, expected", [(0.0, "fits"), (0.4999, "fits"), (0.5, "tight"), (0.7999, "tight"),
+                                            (0.8, "too slow"), (3.0, "too slow")])
+def test_verdict_thresholds(load, expected):
+    assert verdict(load) == expected
+
+
+def test_summarize_uses_p99_for_headroom_and_verdict():
+    # 97 blocks of 100 us and 3 of 1100 us; block 64: period 1451.2 us at 44.1 kHz, 1333.3 us at 48 kHz
+    times = np.array([100_000] * 97 + [1_100_000] * 3, np.int64)
+    row = summarize(times, 64, 48000)
+    p99 = 1100e-6
+    assert row["blocks_timed"] == 100
+    assert row["rtf_median"] == pytest.approx(100e-6 * 48000 / 64, abs=1e-5)
+    assert row["rtf_p99"] == pytest.approx(p99 * 48000 / 64, abs=1e-5)
+    assert row["headroom_48000"] == pytest.approx(1 - p99 * 48000 / 64, abs=1e-4)
+    assert row["headroom_44100"] == pytest.approx(1 - p99 * 44100 / 64, abs=1e-4)
+    assert row["verdict"] == "too slow"  # 1100 us of a 1333 us period: 82.5 %
+    assert summarize(np.full(50, 800_000, np.int64), 64, 48000)["verdict"] == "tight"  # 60 % of the period
+    assert summarize(np.full(50, 800_000, np.int64), 128, 48000)["verdict"] == "fits"  # 30 %
+
+
+def test_mac_counts_from_the_architecture():
+    # seed: input 4 + 18 layers x (3*4*8 conv + 4*4 residual + 4 mix)
+    assert gated_macs(random_gated(4)) == 4 + 18 * (96 + 16 + 4)
+    # NAM standard has 13802 parameters; every one but the 481 biases and head_scale is one MAC per sample
+    standard = random_nam("standard")
+    assert len(to_document(standard)["weights"]) == 13802
+    assert nam_macs(standard) == 13802 - 481 - 1
+
+
+def test_builtin_models_are_valid_models():
+    """The gated built-ins play like the reference maths; the NAM ones survive the .nam format's validation."""
+    x = (0.3 * np.random.default_rng(0).standard_normal(3000)).astype(np.float32)
+    weights = BUILTINS["gated-8"]().model
+    y = gated_wavenet_model(weights).process(x)
+    np.testing.assert_allclose(y, gated_wavenet_forward(weights, x), atol=2e-4)
+    assert np.abs(y).max() > 1e-3
+    for size in ("nano", "feather", "lite", "standard"):
+        model = BUILTINS[f"nam-{size}"]().model
+        assert nam_macs(parse_nam(json.loads(json.dumps(to_document(model))))) == nam_macs(model)
+
+
+def test_timed_kernel_loop_runs_the_real_model(tmp_path):
+    """What the numba rows time is the model itself: the output equals a plain block-wise render."""
+    target = BUILTINS["nam-nano"]()
+    runner = benchmarking.BACKEND_FACTORIES["numba-exact"](target, tmp_path)
+    x = benchmarking.bench_signal(0.05, 48000)[:2048]
+    y = np.zeros_like(x)
+    times = np.zeros(2048 // 64, np.int64)
+    runner.reset()
+    assert runner.timed(x, y, 64, times, 10**12) == times.size
+    assert (times > 0).all()
+    from engine.models import nam_wavenet_model
+
+    expected = np.empty_like(x)
+    nam_wavenet_model(target.model).process_in_blocks(x, expected, 64)
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "seed", "nam-nano", "--blocks", "32,64", "--seconds", "0.02", "--no-progress",
+                 "--backends", "numba-exact,numba-fast,numpy-reference", "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    table = [line for line in printed.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| model | backend | block | RTF median | RTF p99 |")
+    rows = [line.split("|")[1:-1] for line in table[1:]]
+    assert len(rows) == 3 * 2 + 2 * 2  # seed: 3 backends, nano: 2 (no numpy reference for NAM)
+    assert {(r[0].strip(), r[1].strip(), int(r[2])) for r in rows} == \
+        {(m, b, n) for m, bs in (("seed", ("numba-exact", "numba-fast", "numpy-reference")),
+                                 ("nam-nano", ("numba-exact", "numba-fast"))) for b in bs for n in (32, 64)}
+    assert all(r[8].strip() in ("fits", "tight", "too slow") for r in rows)
+    assert "skipped nam-nano / numpy-reference" in printed
+
+    report = json.loads(out.read_text())
+    assert {"cpu", "machine", "cores", "core_mhz", "governor", "temperature_c", "throttled", "load_average",
+            "versions"} <= set(report["system"])
+    assert report["system"]["versions"]["numba"]
+    assert report["settings"]["blocks"] == [32, 64]
+    assert [m["name"] for m in report["models"]] == ["seed", "nam-nano"]
+    assert report["models"][0]["macs_per_sample"] == 2092
+    assert len(report["rows"]) == 10
+    for row in report["rows"]:
+        assert row["blocks_timed"] >= 20
+        assert 0 < row["rtf_median"] <= row["rtf_p99"]
+        assert row["rtf_cpu"] > 0
+        load = row["block_us_p99"] * 1e-6 * 48000 / row["block"]
+        assert row["headroom_48000"] == pytest.approx(1 - load, abs=1e-3)
+        assert row["headroom_44100"] == pytest.approx(1 - load * 44100 / 48000, abs=1e-3)
+        assert row["verdict"] == verdict(load)
+    assert report["skipped"] == [{"model": "nam-nano", "backend": "numpy-reference",
+                                  "reason": "the numpy reference is the gated WaveNet's"}]
+
+
+def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):
+    assert main(["bench", str(tmp_path / "missing.nam"), "--no-progress"]) == 2
+    assert main(["bench", "seed", "--blocks", "0,64"]) == 2
+    assert main(["bench", "seed", "--backends", "numba-exact,cuda"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3
+    assert "missing.nam: no such model file" in errors[0]
+    assert "at least 1 sample" in errors[1]
+    assert "unknown cuda" in errors[2]
+    with pytest.raises(AmpemuError, match="neither a built-in"):
+        resolve_target(str(Path(tmp_path / "model.wav")))
