@@ -14,7 +14,8 @@ ROOT="${AMPEMU_ROOT:-}"
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX=/opt/ampemu
 USER_NAME=ampemu
-PACKAGES=(jackd2 libportaudio2 libsndfile1 python3-venv python3-dev liblgpio-dev swig alsa-utils)
+# lgpio (the Pi 5's GPIO library behind gpiozero) comes as a PyPI wheel with the pi extra
+PACKAGES=(jackd2 libportaudio2 libsndfile1 python3-venv alsa-utils)
 
 say() { echo "ampemu install: $*"; }
 
@@ -111,6 +112,10 @@ say "compiling the kernels for this CPU (about a minute)"
 run runuser -u "$USER_NAME" -- env AMPEMU_NUMBA_CACHE=/var/cache/ampemu/numba \
     "$PREFIX/venv/bin/ampemu" presets check /etc/ampemu/presets.toml
 
-run systemctl daemon-reload
-run systemctl enable ampemu-governor.service ampemu-jack.service ampemu.service
-say "done. Start now with: systemctl start ampemu-jack   (then: journalctl -fu ampemu)"
+if [ -n "$ROOT" ] || command -v systemctl >/dev/null; then
+    run systemctl daemon-reload
+    run systemctl enable ampemu-governor.service ampemu-jack.service ampemu.service
+    say "done. Start now with: systemctl start ampemu-jack   (then: journalctl -fu ampemu)"
+else
+    say "done, but systemd is not running here (a chroot?): enable the three ampemu units on the real system"
+fi
