@@ -20,6 +20,7 @@ COMMANDS = {
     "presets": ("engine.commands.presets", "check or list a preset bank"),
     "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
     "bench": ("engine.commands.bench", "real-time factor, headroom and a verdict per model, backend and block size"),
+    "latency": ("engine.commands.latency", "round-trip latency through JACK with a loop (cable or software)"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
     "predict": ("training.cli_predict", "render a WAV through a training checkpoint (torch)"),
     "test": ("training.cli_test", "metrics and plots of a checkpoint on a capture's test split"),
