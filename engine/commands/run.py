@@ -39,9 +39,8 @@ def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int) -> str:
     period_us = block / rate * 1e6
     load = 100.0 * window.mean_us() / period_us
     return (f"blocks {now.blocks} xruns {now.xruns} | last {window.blocks} blocks: callback mean {window.mean_us():.1f} us "
-            f"p99 {window.percentile_us(99):.1f} us max {window.max_us():.1f} us (CPU {window.cpu_max_us():.1f} us), "
-            f"DSP load {load:.1f}% "
-            f"of {period_us:.0f} us")
+            f"p99 {window.percentile_us(99):.1f} us max {window.max_us():.1f} us, DSP load {load:.1f}% of "
+            f"{period_us:.0f} us | longest callback CPU time so far {now.cpu_max_us():.1f} us")
 
 
 def _host(args, model):
