@@ -93,3 +93,16 @@ def test_statistics_percentiles_from_histogram():
     assert snap.percentile_us(100) == pytest.approx(3.1)
     assert snap.max_us() == pytest.approx(3.1)
     assert snap.mean_us() == pytest.approx(1.05)
+
+
+def test_nam_family_runs_through_the_same_block_code():
+    """The callback dispatches on the model family: a .nam capture (family 2, prewarmed on reset)
+    comes out of the real-time block code exactly as from the offline render."""
+    path = shared_path("models", "nam", "random_nano.nam")
+    channel = Channel([load_model(path)])
+    warm_up(channel, BLOCK)
+    signal = guitar_like(0.3, 48000, seed=4)
+    out = stream(channel, signal)
+    reference = load_model(path)
+    expected = render(reference, signal) * np.float32(ch.db_to_gain(reference.output_gain_db))
+    np.testing.assert_array_equal(out[:, 0], expected)

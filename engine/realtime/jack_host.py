@@ -47,8 +47,6 @@ class JackHost:
     def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
                  ignore_rate: bool = False, midi: bool = True):
         self.jack = jack = _jack()
-        from engine.realtime.jack_callback import jack_process  # compiles (or loads) the callback
-
         self.active, self.shutdown_reason = False, ""
         self.stopped = threading.Event()  # set on server shutdown (or by stop())
         self.libjack_messages = _quiet_libjack(jack)
@@ -61,6 +59,9 @@ class JackHost:
                               "JACK_DEFAULT_SERVER name you expect?); start it, e.g. "
                               "`jackd -d alsa -r 48000 -p 128 -n 2`, or use --backend sounddevice") from None
         try:
+            # compiled (or loaded from numba's cache) once a server is known to be there
+            from engine.realtime.jack_callback import jack_process
+
             self._check_rate(models, ignore_rate)
             self.inport = self.client.inports.register("in")
             self.outports = [self.client.outports.register(f"out_{i + 1}") for i in range(n_outs)]
