@@ -394,9 +394,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| {r['model']} | {r['backend']} | {r['block']} | {r['rtf_median']:.4f} | {r['rtf_p99']:.4f} | "
                      f"{r['rtf_cpu']:.4f} | {_percent(r['headroom_44100'])} | {_percent(r['headroom_48000'])} | "
                      f"{r['verdict']} |")
-    if report["skipped"]:
+    skipped = {}  # (backend, reason) -> models: one line each
+    for k in report["skipped"]:
+        skipped.setdefault((k["backend"], k["reason"]), []).append(k["model"])
+    if skipped:
         lines.append("")
-        lines += [f"- skipped {k['model']} / {k['backend']}: {k['reason']}" for k in report["skipped"]]
+        lines += [f"- skipped {backend} for {', '.join(models)}: {reason}" for (backend, reason), models in skipped.items()]
     lines += ["", f"verdict at 48 kHz from the p99 block time: fits < {_percent(FITS_LOAD)} of the period, "
                   f"tight < {_percent(TOO_SLOW_LOAD)}, else too slow"]
     return "\n".join(lines)

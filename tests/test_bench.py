@@ -89,7 +89,7 @@ def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
         {(m, b, n) for m, bs in (("seed", ("numba-exact", "numba-fast", "numpy-reference")),
                                  ("nam-nano", ("numba-exact", "numba-fast"))) for b in bs for n in (32, 64)}
     assert all(r[8].strip() in ("fits", "tight", "too slow") for r in rows)
-    assert "skipped nam-nano / numpy-reference" in printed
+    assert "skipped numpy-reference for nam-nano: the numpy reference is the gated WaveNet's" in printed
 
     report = json.loads(out.read_text())
     assert {"cpu", "machine", "cores", "core_mhz", "governor", "temperature_c", "throttled", "load_average",
@@ -122,3 +122,21 @@ def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     assert "unknown cuda" in errors[2]
     with pytest.raises(AmpemuError, match="neither a built-in"):
         resolve_target(str(Path(tmp_path / "model.wav")))
+
+
+def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
+    from engine import pi5_estimate
+
+    system = {"machine": "x86_64", "core_mhz": 2400}
+    assert pi5_estimate.scale_factor(system) == pytest.approx(2.0)  # 16 MACs/cycle vs NEON's 8, same clock
+    assert pi5_estimate.scale_factor({"machine": "aarch64", "core_mhz": 2400}) is None
+    row = {"model": "seed", "block": 64, "sample_rate": 44100, "rtf_median": 0.01, "rtf_p99": 0.2}
+    report = {"system": system, "models": [{"name": "seed", "macs_per_sample": 2092}],
+              "rows": [dict(row, backend="numba-exact"), dict(row, backend="onnxruntime")]}
+    (est,) = pi5_estimate.estimate(report)
+    assert est["backend"] == "numba-exact"
+    assert est["x86_gmacs"] == pytest.approx(2092 * 44100 / 0.01 / 1e9, abs=0.01)
+    assert est["pi5_rtf_median"] == pytest.approx(0.02) and est["pi5_rtf_p99"] == pytest.approx(0.4)
+    assert est["pi5_headroom_48000"] == pytest.approx(1 - 0.4 * 48000 / 44100, abs=1e-3)
+    assert est["pi5_verdict"] == "fits"
+    assert "ESTIMATE" in pi5_estimate.markdown(report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from engine import pi5_estimate
 from engine.atomic import write_atomically
 from engine.bench_models import BUILTINS, resolve_target
 from engine.benchmarking import BACKENDS, DEFAULT_BLOCKS, markdown, run_bench
@@ -35,6 +36,8 @@ def add_arguments(p) -> None:
                    help="audio timed per row (default 1; use 10 or more for a steadier p99)")
     p.add_argument("--budget", type=float, default=1.5,
                    help="wall-clock seconds a row may take before it stops early (default 1.5; slow backends)")
+    p.add_argument("--pi5-estimate", action="store_true",
+                   help="also print an ESTIMATE of the Pi 5's figures scaled from this x86 run (docs/benchmarks.md)")
     p.add_argument("--json", metavar="FILE", help="also write the full report (machine, settings, rows) as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -51,6 +54,9 @@ def run(args) -> int:
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
     report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress)
     print(markdown(report))
+    if args.pi5_estimate:
+        report["pi5_estimate"] = pi5_estimate.estimate(report)
+        print("\n" + pi5_estimate.markdown(report))
     if args.json:
         write_atomically(args.json, json.dumps(report, indent=1) + "\n")
         print(f"\nwrote {args.json}")

@@ -1,0 +1,59 @@
+"""An ESTIMATE of the Raspberry Pi 5's real-time factor from a bench run on another machine.
+
+Method (docs/benchmarks.md): each numba row's measured arithmetic throughput (MACs per sample counted
+from the architecture, engine/bench_models.py, times samples per second processed) is taken as a
+fixed share of the measuring CPU's peak fp32 multiply-accumulate rate, and the same share of a
+Cortex-A76's peak is assumed on the Pi 5:
+- Cortex-A76 at 2.4 GHz: two 128-bit NEON FMA pipes = 8 fp32 MACs per cycle = 19.2 GMAC/s peak;
+- x86 with AVX2/FMA (AVX-512 included: Zen 4 splits it over 256-bit units): two 256-bit FMA pipes =
+  16 MACs per cycle at the clock the machine reports (a VM's nominal clock; boost is not visible).
+So Pi RTF ~= x86 RTF x (16 x x86 GHz) / (8 x 2.4). Only the compiled numba rows are scaled (Python
+backends' overheads do not scale with vector width). Assumes the Pi is cool (no throttling), uses
+the performance governor and one core, and that L2 (512 KiB per A76 core) holds the model, which
+every built-in does. The real figure comes from `ampemu bench --json` on a Pi 5.
+"""
+
+from __future__ import annotations
+
+from engine.benchmarking import RATES, verdict
+
+A76_GHZ = 2.4
+A76_MACS_PER_CYCLE = 8
+X86_MACS_PER_CYCLE = 16
+
+
+def scale_factor(system: dict) -> float | None:
+    """Pi 5 time / this machine's time for the same work, or None if the clock is unknown or not x86."""
+    if system.get("machine") not in ("x86_64", "AMD64") or not system.get("core_mhz"):
+        return None
+    return (X86_MACS_PER_CYCLE * system["core_mhz"] / 1000) / (A76_MACS_PER_CYCLE * A76_GHZ)
+
+
+def estimate(report: dict) -> list[dict]:
+    """One estimated row per numba row of a bench report (empty if the report cannot be scaled)."""
+    factor = scale_factor(report["system"])
+    macs = {m["name"]: m["macs_per_sample"] for m in report["models"]}
+    rows = []
+    for r in report["rows"]:
+        if factor is None or not r["backend"].startswith("numba") or not macs.get(r["model"]):
+            continue
+        rtf, rtf_p99 = r["rtf_median"] * factor, r["rtf_p99"] * factor
+        load_48k = rtf_p99 * max(RATES) / r["sample_rate"]
+        rows.append({"model": r["model"], "backend": r["backend"], "block": r["block"],
+                     "x86_gmacs": round(macs[r["model"]] * r["sample_rate"] / r["rtf_median"] / 1e9, 2),
+                     "pi5_rtf_median": round(rtf, 4), "pi5_rtf_p99": round(rtf_p99, 4),
+                     "pi5_headroom_48000": round(1 - load_48k, 3), "pi5_verdict": verdict(load_48k)})
+    return rows
+
+
+def markdown(report: dict) -> str:
+    rows = estimate(report)
+    if not rows:
+        return "Pi 5 estimate: not available (needs an x86 report with a known clock and numba rows)"
+    lines = [f"Pi 5 ESTIMATE (Cortex-A76 2.4 GHz, scaled by {scale_factor(report['system']):.2f} from this machine; "
+             "not a measurement)", "",
+             "| model | backend | block | x86 GMAC/s | est. Pi 5 RTF median | est. RTF p99 | est. headroom 48k | est. verdict |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {r['model']} | {r['backend']} | {r['block']} | {r['x86_gmacs']:.2f} | {r['pi5_rtf_median']:.4f} | "
+              f"{r['pi5_rtf_p99']:.4f} | {100 * r['pi5_headroom_48000']:.0f} % | {r['pi5_verdict']} |" for r in rows]
+    return "\n".join(lines)
