@@ -34,6 +34,11 @@ class DummyJackServer:
     def log(self) -> str:
         return "".join(self._log)
 
+    @property
+    def realtime_granted(self) -> bool:
+        """Whether jackd got real-time scheduling (without it, its own timer is late now and then)."""
+        return self.realtime and "Cannot use real-time scheduling" not in self.log()
+
     def start(self, timeout: float = 15.0) -> "DummyJackServer":
         jackd = shutil.which("jackd")
         if jackd is None:
