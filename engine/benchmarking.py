@@ -231,9 +231,26 @@ class _ReferenceStreaming:
         return y
 
 
+def _one_blas_thread() -> None:
+    """numpy's OpenBLAS spreads each small matmul over every core, which on a busy machine is ~10x
+    slower than one thread; set it to one thread like every other backend (best effort: OpenBLAS
+    builds export the setter under these names; other BLAS libraries are left alone)."""
+    import ctypes
+
+    libraries = {line.split()[-1] for line in (_read("/proc/self/maps") or "").splitlines() if "openblas" in line.lower()}
+    for path in libraries:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(lib, name):
+                getattr(lib, name)(1)
+                break
+
+
 def _reference_runner(target: Target, workdir: Path) -> Runner:
     if target.family != "gated":
         raise Unavailable("the numpy reference is the gated WaveNet's")
+    _one_blas_thread()
     return _python_runner(_ReferenceStreaming(target.model))
 
 
