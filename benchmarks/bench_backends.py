@@ -36,7 +36,7 @@ def test_backend_rtf(benchmark, tmp_path, model, backend):
     blocks = int(seconds * target.sample_rate) // BLOCK
     x = bench_signal(seconds, target.sample_rate)[:blocks * BLOCK]
     y = np.empty_like(x)
-    times = np.zeros(blocks, np.int64)
+    times = np.zeros((2, blocks), np.int64)
 
     def one_pass():
         runner.reset()

@@ -11,7 +11,7 @@ import json
 from engine import pi5_estimate
 from engine.atomic import write_atomically
 from engine.bench_models import BUILTINS, resolve_target
-from engine.benchmarking import BACKENDS, DEFAULT_BLOCKS, markdown, run_bench
+from engine.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
 
 
@@ -36,6 +36,9 @@ def add_arguments(p) -> None:
                    help="audio timed per row (default 1; use 10 or more for a steadier p99)")
     p.add_argument("--budget", type=float, default=1.5,
                    help="wall-clock seconds a row may take before it stops early (default 1.5; slow backends)")
+    p.add_argument("--clock", choices=CLOCKS, default="wall",
+                   help="time the verdict and headroom use: wall (default; right on a dedicated machine) or cpu "
+                        "(this thread's CPU time: leaves out other processes' use of the core on a shared machine)")
     p.add_argument("--pi5-estimate", action="store_true",
                    help="also print an ESTIMATE of the Pi 5's figures scaled from this x86 run (docs/benchmarks.md)")
     p.add_argument("--json", metavar="FILE", help="also write the full report (machine, settings, rows) as JSON")
@@ -52,7 +55,8 @@ def run(args) -> int:
         raise AmpemuError("--seconds and --budget must be positive")
     blocks = _int_list(args.blocks)
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
-    report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress)
+    report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress,
+                       clock=args.clock)
     print(markdown(report))
     if args.pi5_estimate:
         report["pi5_estimate"] = pi5_estimate.estimate(report)
