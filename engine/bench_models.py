@@ -57,7 +57,7 @@ class Target:
         if self.family == "gated":
             return 2 * self.model.channels * len(self.model.dilations)  # tanh and sigmoid per channel
         if self.family == "nam":
-            return sum(a.conv_channels * len(a.dilations) for a in self.model.arrays)
+            return self.model.activations_per_sample
         return None
 
 
@@ -68,12 +68,7 @@ def gated_macs(w: GatedWaveNetWeights) -> int:
 
 
 def nam_macs(model: NamWaveNet) -> int:
-    total = 0
-    for a in model.arrays:
-        c, cc = a.channels, a.conv_channels
-        total += c * a.input_size + a.head_size * c  # rechannel in, head rechannel out
-        total += len(a.dilations) * (a.kernel_size * c * cc + cc * a.condition_size + c * c)
-    return total
+    return model.macs_per_sample  # any .nam: A1/A2 WaveNet, LSTM, a container's default submodel
 
 
 def _uniform(rng, fan_in: int, *shape) -> np.ndarray:

@@ -11,7 +11,9 @@ from engine.formats.nam import NamLayerArray, NamWaveNet
 
 def random_nam(arrays, seed=0, scale=0.4, head_scale=0.02) -> NamWaveNet:
     """arrays: dicts with channels, head_size, kernel_size, dilations, activation, gated, head_bias
-    (input_size chains automatically); weights ~ N(0, scale^2 / fan_in)."""
+    (input_size chains automatically) and optionally A2's kernel_sizes, activations [(name, slope)],
+    gating [bool], bottleneck, layer1x1 (False), head1x1 (out channels), head_kernel_size;
+    weights ~ N(0, scale^2 / fan_in)."""
     rng = np.random.default_rng(seed)
 
     def w(*shape, fan_in):
@@ -19,21 +21,32 @@ def random_nam(arrays, seed=0, scale=0.4, head_scale=0.02) -> NamWaveNet:
 
     out, input_size = [], 1
     for spec in arrays:
-        c, k, h = spec["channels"], spec["kernel_size"], spec["head_size"]
-        cc = 2 * c if spec.get("gated") else c
+        c, h = spec["channels"], spec["head_size"]
         n = len(spec["dilations"])
+        b = spec.get("bottleneck", c)
+        kernels = spec.get("kernel_sizes", [spec.get("kernel_size", 3)] * n)
+        gating = spec.get("gating", [bool(spec.get("gated"))] * n)
+        bc = [2 * b if g else b for g in gating]
+        layer1x1, h1, hk = spec.get("layer1x1", True), spec.get("head1x1"), spec.get("head_kernel_size", 1)
+        head_in = h1 or b
         out.append(NamLayerArray(
-            input_size=input_size, condition_size=1, head_size=h, channels=c, kernel_size=k,
-            dilations=list(spec["dilations"]), activation=spec.get("activation", "Tanh"), gated=bool(spec.get("gated")),
+            input_size=input_size, condition_size=1, head_size=h, channels=c, kernel_size=kernels[0],
+            dilations=list(spec["dilations"]), activation=spec.get("activation", "Tanh"), gated=gating[0],
             rechannel=w(c, input_size, fan_in=input_size),
-            conv_weights=[w(cc, c, k, fan_in=c * k) * 3 for _ in range(n)],
-            conv_biases=[w(cc, fan_in=1) for _ in range(n)],
-            mixin_weights=[w(cc, 1, fan_in=1) * 2 for _ in range(n)],
-            residual_weights=[w(c, c, fan_in=c) for _ in range(n)],
-            residual_biases=[w(c, fan_in=1) for _ in range(n)],
-            head_weight=w(h, c, fan_in=c),
+            conv_weights=[w(bc[i], c, kernels[i], fan_in=c * kernels[i]) * 3 for i in range(n)],
+            conv_biases=[w(bc[i], fan_in=1) for i in range(n)],
+            mixin_weights=[w(bc[i], 1, fan_in=1) * 2 for i in range(n)],
+            residual_weights=[w(c, b, fan_in=b) for _ in range(n)] if layer1x1 else [],
+            residual_biases=[w(c, fan_in=1) for _ in range(n)] if layer1x1 else [],
+            head_weight=w(h, head_in, hk, fan_in=head_in * hk) if hk > 1 else w(h, head_in, fan_in=head_in),
             head_bias_values=w(h, fan_in=1) if spec.get("head_bias") else None,
-            negative_slope=spec.get("negative_slope", 0.01)))
+            negative_slope=spec.get("negative_slope", 0.01),
+            kernel_sizes=spec.get("kernel_sizes"), activations=spec.get("activations"), gating=spec.get("gating"),
+            bottleneck=spec.get("bottleneck"), layer1x1=layer1x1,
+            head1x1_weights=[w(h1, b, fan_in=b) for _ in range(n)] if h1 else None,
+            head1x1_biases=[w(h1, fan_in=1) for _ in range(n)] if h1 else None,
+            head_kernel_size=hk, a2=any(key in spec for key in ("kernel_sizes", "head_kernel_size", "bottleneck",
+                                                                 "head1x1", "layer1x1", "activations", "gating"))))
         input_size = c
     return NamWaveNet(arrays=out, head_scale=head_scale, metadata={"name": f"random-{seed}"})
 
@@ -56,6 +69,17 @@ def _act(name, v, slope):
     raise ValueError(name)
 
 
+def _causal_conv(w, v, dilation):
+    """w (out, in, K) torch layout; tap k reads (K-1-k)*dilation samples back, zeros before the start."""
+    out = np.zeros((w.shape[0], v.shape[1]))
+    for k in range(w.shape[2]):
+        back = (w.shape[2] - 1 - k) * dilation
+        shifted = np.zeros_like(v)
+        shifted[:, back:] = v[:, :v.shape[1] - back]
+        out = out + w[:, :, k].astype(np.float64) @ shifted
+    return out
+
+
 def nam_forward(model: NamWaveNet, x: np.ndarray, prewarm: int | None = None) -> np.ndarray:
     """float64 output for x after `prewarm` zeros (default: the receptive field, as Core and the engine do)."""
     pad = model.receptive_field if prewarm is None else prewarm
@@ -63,25 +87,26 @@ def nam_forward(model: NamWaveNet, x: np.ndarray, prewarm: int | None = None) ->
     length = cond.size
     layer_in, head_prev = cond[None, :], None
     for array in model.arrays:
-        c = array.channels
+        b = array.inner_channels
         h = array.rechannel.astype(np.float64) @ layer_in
-        head = np.zeros((c, length)) if head_prev is None else head_prev
+        head = np.zeros((array.head_in, length)) if head_prev is None else head_prev
         for i, d in enumerate(array.dilations):
-            wc = array.conv_weights[i].astype(np.float64)
-            z = array.conv_biases[i][:, None] + array.mixin_weights[i].astype(np.float64) @ cond[None, :]
-            for k in range(array.kernel_size):
-                back = (array.kernel_size - 1 - k) * d
-                shifted = np.zeros_like(h)
-                shifted[:, back:] = h[:, :length - back]
-                z = z + wc[:, :, k] @ shifted
-            if array.gated:
-                a = _act(array.activation, z[:c], array.negative_slope) * _act("Sigmoid", z[c:], 0.0)
+            z = (array.conv_biases[i][:, None] + array.mixin_weights[i].astype(np.float64) @ cond[None, :]
+                 + _causal_conv(array.conv_weights[i], h, d))
+            name, slope = array.layer_activation(i)
+            if array.layer_gated(i):
+                a = _act(name, z[:b], slope) * _act("Sigmoid", z[b:], 0.0)
             else:
-                a = _act(array.activation, z, array.negative_slope)
-            head = head + a
-            h = h + array.residual_weights[i].astype(np.float64) @ a + array.residual_biases[i][:, None]
+                a = _act(name, z, slope)
+            if array.head1x1_weights:
+                head = head + array.head1x1_weights[i].astype(np.float64) @ a + array.head1x1_biases[i][:, None]
+            else:
+                head = head + a
+            if array.layer1x1:
+                h = h + array.residual_weights[i].astype(np.float64) @ a + array.residual_biases[i][:, None]
         layer_in = h
-        head_prev = array.head_weight.astype(np.float64) @ head
+        w_head = np.asarray(array.head_weight).reshape(array.head_size, array.head_in, array.head_kernel_size)
+        head_prev = _causal_conv(w_head, head, 1)
         if array.head_bias:
             head_prev = head_prev + array.head_bias_values[:, None]
     return model.head_scale * head_prev[0, pad:]

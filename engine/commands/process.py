@@ -17,6 +17,9 @@ def add_arguments(p) -> None:
     p.add_argument("--block", type=int, default=64, help="block size in samples (default 64; output is the same for any)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4)")
     p.add_argument("--channel", type=int, default=None, help="input channel to use (0-based)")
+    p.add_argument("--slim", type=float, default=None, metavar="V",
+                   help="size 0..1 of a slimmable NAM: the first submodel with V < its max_value, else the last "
+                        "(default: the last, the largest)")
     p.add_argument("--backend", choices=("numba", "onnxruntime"), default=None,
                    help="numba kernel (.json, .nam) or onnxruntime (.onnx, see docs/onnx.md); default: by extension")
 
@@ -41,7 +44,7 @@ def run(args) -> int:
 def _load(args):
     backend = args.backend or ("onnxruntime" if args.model.lower().endswith(".onnx") else "numba")
     if backend == "numba":
-        return load_model(args.model, fast=args.fast)
+        return load_model(args.model, fast=args.fast, slim=args.slim)
     if not args.model.lower().endswith(".onnx"):
         raise AmpemuError(f"{args.model}: the onnxruntime backend plays .onnx files (`ampemu export --format onnx`)")
     if args.fast:

@@ -1,4 +1,4 @@
-"""Neural Amp Modeler `.nam` files: the WaveNet ("A1", classic config) read and written.
+"""Neural Amp Modeler `.nam` files: WaveNets (A1 and A2), LSTMs and slimmable containers read; WaveNets written.
 
 This module is the only place that knows the `.nam` layout; the kernel and training go through
 `NamWaveNet`. A `.nam` file is one JSON object:
@@ -18,8 +18,20 @@ Per layer, z = conv(h) + mixin(x) (x = the raw input, the condition); a = act(z)
 act(z[:C]) * sigmoid(z[C:]) when gated; head += a; h <- h + 1x1(a). The array's head output is its
 head rechannel of the accumulator; the model's output is the last array's head output * head_scale.
 
-Anything else (LSTM, ConvNet, Linear, SlimmableContainer/A2 WaveNets, condition DSPs, slimmable
-channels, FiLM, ...) is refused in one line that names the feature and what is supported.
+A2 (NAM 0.13's default export, file version 0.7) writes the same arrays with per-layer lists
+(`kernel_sizes`, `activation`, `gating_mode`: a list or one value for every layer), a `bottleneck` B
+(the conv, mixin and activation have B channels, `layer1x1` maps B -> C with bias, or is inactive and
+the residual is the identity), an optional `head1x1` (B -> O with bias, whose output the head
+accumulates instead of the activation), and `head: {out_channels, kernel_size, bias}` instead of
+head_size/head_bias: the array's head is a causal conv of that kernel size. Weights per layer: conv,
+mixin, [layer1x1], [head1x1]; per array: rechannel, layers, head conv. Receptive field (Core's prewarm):
+1 + sum over arrays of (sum (K_l - 1) d_l + head kernel - 1).
+
+`LSTM` (NamLSTM): stacked torch LSTM cells then a linear head; `SlimmableContainer` (NamContainer):
+submodels sorted by `max_value`, each a complete `.nam` document.
+
+Features not implemented (blended gating, FiLM, grouped convs, condition_dsp, slimmable channel
+slicing, a post-stack head, ConvNet, Linear, ...) are refused in one line that names the feature.
 """
 
 from __future__ import annotations
@@ -42,44 +54,31 @@ SUPPORTED_VERSIONS = ((0, 5), (0, 7))  # inclusive (major, minor) range
 MAX_CHANNELS = 512
 MAX_KERNEL = 64
 MAX_DILATION = 1 << 16
-SUPPORTED = "NAM WaveNet with the classic (A1) layer-array config, file version 0.5 to 0.7"
-_NOT_YET = "(NAM A2, LSTM and slimmable models are not supported yet)"
+SUPPORTED = "NAM WaveNet (A1 and A2 layer arrays), LSTM and SlimmableContainer, file version 0.5 to 0.7"
+ARCHITECTURES = ("WaveNet", "LSTM", "SlimmableContainer")
 
 # torch.nn names, as NAM writes them (the kernel numbers them in this order)
 ACTIVATIONS = ("Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish")
 DEFAULT_NEGATIVE_SLOPE = 0.01  # torch's LeakyReLU default, what a plain "LeakyReLU" means
-_ARRAY_KEYS = ("input_size", "condition_size", "head_size", "channels", "kernel_size", "dilations",
-               "activation", "gated", "head_bias")
-# keys newer exporters add to an A1 layer array, accepted only with a value that keeps the A1 maths
+# keys of an A1 array; A2 arrays replace kernel_size/gated/head_size/head_bias by the keys after them
+_ARRAY_KEYS = ("input_size", "condition_size", "channels", "dilations", "activation")
+_A2_KEYS = ("kernel_size", "kernel_sizes", "gated", "gating_mode", "secondary_activation", "head_size", "head_bias",
+            "head", "bottleneck", "layer1x1", "head1x1", "groups_input", "groups_input_mixin", "slimmable")
 _FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film", "activation_pre_film",
           "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
 
 
-def _is_neutral(key: str, value, cfg: dict) -> bool:
-    def inactive(v) -> bool:
-        return isinstance(v, dict) and v.get("active") is False
-
-    if key in _FILMS or key == "head1x1":
-        return inactive(value)
-    if key == "layer1x1":  # the residual 1x1, which A1 always has
-        return isinstance(value, dict) and value.get("active") is True and value.get("groups", 1) == 1
-    if key in ("groups_input", "groups_input_mixin"):
-        return value == 1
-    if key == "gating_mode":
-        return value in ("none", "gated") and (value == "gated") == (cfg.get("gated") is True)
-    if key == "bottleneck":
-        return value == cfg.get("channels")
-    return False
-
-
 @dataclass
 class NamLayerArray:
-    """One WaveNet layer array in torch layouts (C' = 2C when gated, else C).
+    """One WaveNet layer array in torch layouts (B = bottleneck, default C; B' = 2B for a gated layer).
 
-    rechannel (C, input_size); conv_weights[l] (C', C, K), conv_biases[l] (C',): causal dilated conv,
-    tap k reads the sample (K-1-k)*dilation back; mixin_weights[l] (C', condition_size);
-    residual_weights[l] (C, C) as (out, in), residual_biases[l] (C,); head_weight (head_size, C),
-    head_bias_values (head_size,) or None when head_bias is false.
+    rechannel (C, input_size); conv_weights[l] (B', C, K_l), conv_biases[l] (B',): causal dilated conv,
+    tap k reads the sample (K-1-k)*dilation back; mixin_weights[l] (B', condition_size);
+    residual_weights[l] (C, B) as (out, in), residual_biases[l] (C,) (the layer1x1; empty lists when
+    inactive); head1x1_weights[l] (O, B) + head1x1_biases[l] (O,) when head1x1 is active;
+    head_weight (head_size, head_in) or (head_size, head_in, head_kernel_size), head_bias_values
+    (head_size,) or None. Per-layer lists (kernel_sizes, activations, gating) are None when every
+    layer uses the scalar field (A1).
     """
 
     input_size: int
@@ -99,40 +98,88 @@ class NamLayerArray:
     head_weight: np.ndarray
     head_bias_values: np.ndarray | None = None
     negative_slope: float = DEFAULT_NEGATIVE_SLOPE  # LeakyReLU's slope (torch's default); unused by other activations
+    kernel_sizes: list[int] | None = None  # A2: per layer
+    activations: list[tuple[str, float]] | None = None  # A2: per layer (name, LeakyReLU slope)
+    gating: list[bool] | None = None  # A2: per layer gated (the secondary activation is a sigmoid)
+    bottleneck: int | None = None  # None: channels
+    layer1x1: bool = True
+    head1x1_weights: list[np.ndarray] | None = None
+    head1x1_biases: list[np.ndarray] | None = None
+    head_kernel_size: int = 1
+    a2: bool = False  # written in A2 form (per-layer lists, head object)
 
     @property
     def head_bias(self) -> bool:
         return self.head_bias_values is not None
 
     @property
+    def inner_channels(self) -> int:
+        """B: the conv, mixin and activation width."""
+        return self.channels if self.bottleneck is None else self.bottleneck
+
+    @property
     def conv_channels(self) -> int:
         return 2 * self.channels if self.gated else self.channels
+
+    @property
+    def head_in(self) -> int:
+        """Rows the head accumulates: head1x1's outputs when active, else B."""
+        return self.head1x1_weights[0].shape[0] if self.head1x1_weights else self.inner_channels
+
+    def layer_kernel(self, i: int) -> int:
+        return self.kernel_sizes[i] if self.kernel_sizes is not None else self.kernel_size
+
+    def layer_activation(self, i: int) -> tuple[str, float]:
+        return self.activations[i] if self.activations is not None else (self.activation, self.negative_slope)
+
+    def layer_gated(self, i: int) -> bool:
+        return self.gating[i] if self.gating is not None else self.gated
+
+    @property
+    def receptive_field(self) -> int:
+        """Zero-based: samples back that reach the array's head output."""
+        return sum((self.layer_kernel(i) - 1) * d for i, d in enumerate(self.dilations)) + self.head_kernel_size - 1
 
     def parameters(self) -> list[np.ndarray]:
         """Every tensor in NAM's flat order."""
         out = [self.rechannel]
         for layer in range(len(self.dilations)):
-            out += [self.conv_weights[layer], self.conv_biases[layer], self.mixin_weights[layer],
-                    self.residual_weights[layer], self.residual_biases[layer]]
+            out += [self.conv_weights[layer], self.conv_biases[layer], self.mixin_weights[layer]]
+            if self.layer1x1:
+                out += [self.residual_weights[layer], self.residual_biases[layer]]
+            if self.head1x1_weights:
+                out += [self.head1x1_weights[layer], self.head1x1_biases[layer]]
         out.append(self.head_weight)
         if self.head_bias_values is not None:
             out.append(self.head_bias_values)
         return out
 
-    def _activation_config(self):
-        if self.activation == "LeakyReLU" and self.negative_slope != DEFAULT_NEGATIVE_SLOPE:
-            return {"type": "LeakyReLU", "negative_slope": float(self.negative_slope)}
-        return self.activation
-
     def config(self) -> dict:
-        return {"input_size": self.input_size, "condition_size": self.condition_size, "head_size": self.head_size,
-                "channels": self.channels, "kernel_size": self.kernel_size, "dilations": list(self.dilations),
-                "activation": self._activation_config(), "gated": bool(self.gated), "head_bias": self.head_bias}
+        if not self.a2:
+            return {"input_size": self.input_size, "condition_size": self.condition_size, "head_size": self.head_size,
+                    "channels": self.channels, "kernel_size": self.kernel_size, "dilations": list(self.dilations),
+                    "activation": _activation_config(self.activation, self.negative_slope), "gated": bool(self.gated),
+                    "head_bias": self.head_bias}
+        n = len(self.dilations)
+        return {"input_size": self.input_size, "condition_size": self.condition_size,
+                "head": {"out_channels": self.head_size, "kernel_size": self.head_kernel_size, "bias": self.head_bias},
+                "channels": self.channels, "bottleneck": self.inner_channels,
+                "kernel_sizes": [self.layer_kernel(i) for i in range(n)], "dilations": list(self.dilations),
+                "activation": [_activation_config(*self.layer_activation(i)) for i in range(n)],
+                "gating_mode": ["gated" if self.layer_gated(i) else "none" for i in range(n)],
+                "layer1x1": {"active": self.layer1x1, "groups": 1},
+                "head1x1": {"active": bool(self.head1x1_weights), "out_channels": self.head_in, "groups": 1}}
+
+
+def _activation_config(name: str, slope: float):
+    if name == "LeakyReLU" and slope != DEFAULT_NEGATIVE_SLOPE:
+        return {"type": "LeakyReLU", "negative_slope": float(slope)}
+    return name
 
 
 @dataclass
 class NamWaveNet:
-    """A NAM A1 WaveNet: its layer arrays, head_scale, rate and metadata (what `.nam` holds)."""
+    """A NAM WaveNet (A1 or A2): its layer arrays, head_scale, rate and metadata (what `.nam` holds)."""
 
     arrays: list[NamLayerArray]
     head_scale: float
@@ -143,13 +190,104 @@ class NamWaveNet:
     @property
     def receptive_field(self) -> int:
         """Input samples that reach one output (also NeuralAmpModelerCore's prewarm length)."""
-        return 1 + sum((a.kernel_size - 1) * d for a in self.arrays for d in a.dilations)
+        return 1 + sum(a.receptive_field for a in self.arrays)
+
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates per output sample (the cost estimate `ampemu info` and `bench` print)."""
+        total = 0
+        for a in self.arrays:
+            c, b = a.channels, a.inner_channels
+            total += c * a.input_size + a.head_size * a.head_in * a.head_kernel_size
+            for i in range(len(a.dilations)):
+                bc = 2 * b if a.layer_gated(i) else b
+                total += a.layer_kernel(i) * c * bc + bc * a.condition_size + (c * b if a.layer1x1 else 0)
+                total += a.head_in * b if a.head1x1_weights else 0
+        return total
+
+    @property
+    def activations_per_sample(self) -> int:
+        return sum((2 if a.layer_gated(i) else 1) * a.inner_channels for a in self.arrays for i in range(len(a.dilations)))
 
     def describe(self) -> str:
         sizes = "/".join(str(a.channels) for a in self.arrays)
         layers = sum(len(a.dilations) for a in self.arrays)
-        acts = sorted({a.activation + (" gated" if a.gated else "") for a in self.arrays})
-        return f"NAM WaveNet, {sizes} channels, {layers} layers, kernel {self.arrays[0].kernel_size}, {', '.join(acts)}"
+        kernels = sorted({a.layer_kernel(i) for a in self.arrays for i in range(len(a.dilations))})
+        acts = sorted({a.layer_activation(i)[0] + (" gated" if a.layer_gated(i) else "")
+                       for a in self.arrays for i in range(len(a.dilations))})
+        head = max(a.head_kernel_size for a in self.arrays)
+        return (f"NAM WaveNet, {sizes} channels, {layers} layers, kernel {'/'.join(map(str, kernels))}, "
+                f"{', '.join(acts)}" + (f", head kernel {head}" if head > 1 else ""))
+
+
+@dataclass
+class NamLSTM:
+    """NAM's LSTM: stacked torch LSTM cells (gates i, f, g, o) then a linear head on the last hidden state.
+
+    Per layer: w[l] (4H, in + H) acting on [x; h], b[l] (4H,), h0[l], c0[l] (H,): the state at load.
+    """
+
+    input_size: int
+    hidden_size: int
+    w: list[np.ndarray]
+    b: list[np.ndarray]
+    h0: list[np.ndarray]
+    c0: list[np.ndarray]
+    head_weight: np.ndarray  # (H,)
+    head_bias: float
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    metadata: dict = field(default_factory=dict)
+    version: str = WRITE_VERSION
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.w)
+
+    @property
+    def prewarm_samples(self) -> int:
+        return int(0.5 * self.sample_rate)  # NeuralAmpModelerCore's: half a second of zeros settles the state
+
+    @property
+    def macs_per_sample(self) -> int:
+        return sum(w.size for w in self.w) + self.hidden_size
+
+    @property
+    def activations_per_sample(self) -> int:
+        return 5 * self.hidden_size * self.num_layers  # 3 sigmoids and 2 tanh per cell
+
+    def describe(self) -> str:
+        return f"NAM LSTM, {self.num_layers} layer{'s' if self.num_layers > 1 else ''}, hidden size {self.hidden_size}"
+
+
+@dataclass
+class NamContainer:
+    """A SlimmableContainer: (max_value, model) pairs sorted by max_value; the last is the default."""
+
+    submodels: list[tuple[float, "NamWaveNet | NamLSTM"]]
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    metadata: dict = field(default_factory=dict)
+    version: str = WRITE_VERSION
+
+    def index_for(self, size: float | None) -> int:
+        """Core's SetSlimmableSize: the first submodel with size < max_value, else the last (None: the last)."""
+        if size is None:
+            return len(self.submodels) - 1
+        return next((i for i, (top, _) in enumerate(self.submodels) if size < top), len(self.submodels) - 1)
+
+    @property
+    def default(self) -> "NamWaveNet | NamLSTM":
+        return self.submodels[-1][1]
+
+    @property
+    def macs_per_sample(self) -> int:
+        return self.default.macs_per_sample
+
+    @property
+    def activations_per_sample(self) -> int:
+        return self.default.activations_per_sample
+
+    def describe(self) -> str:
+        return f"NAM SlimmableContainer of {len(self.submodels)} submodels"
 
 
 def _fail(path, what: str) -> AmpemuError:
@@ -187,36 +325,115 @@ def _activation(path, where: str, value) -> tuple[str, float]:
     return name, DEFAULT_NEGATIVE_SLOPE if slope is None else float(slope)
 
 
+def _unsupported(path, where: str, feature: str, key: str, value) -> AmpemuError:
+    return _fail(path, f"{where}: {feature} (config key {key!r}: {json.dumps(value)[:40]}) is not supported; "
+                       f"supported: {SUPPORTED}")
+
+
+def _per_layer(path, where: str, key: str, value, n: int, parse) -> list:
+    """A per-layer list of n values, or one value for every layer."""
+    if isinstance(value, list):
+        if len(value) != n:
+            raise _fail(path, f"{where} '{key}' has {len(value)} entries for {n} layers (dilations)")
+        return [parse(v) for v in value]
+    return [parse(value)] * n
+
+
+def _gating(path, where: str, cfg: dict, n: int) -> list[bool]:
+    if "gating_mode" not in cfg:
+        if not isinstance(cfg.get("gated", False), bool):
+            raise _fail(path, f"{where} 'gated' must be true or false, got {cfg['gated']!r}")
+        gated = [cfg.get("gated", False)] * n
+    else:
+        def mode(v):
+            if v == "blended":
+                raise _unsupported(path, where, "blended gating", "gating_mode", v)
+            if v not in ("none", "gated"):
+                raise _fail(path, f"{where} gating_mode {v!r} is not one of none, gated, blended")
+            return v == "gated"
+        gated = _per_layer(path, where, "gating_mode", cfg["gating_mode"], n, mode)
+    secondary = cfg.get("secondary_activation")
+    if secondary is not None:
+        for i, v in enumerate(_per_layer(path, where, "secondary_activation", secondary, n, lambda v: v)):
+            if gated[i] and v is not None and _activation(path, where, v)[0] != "Sigmoid":
+                raise _unsupported(path, where, "a gate activation other than Sigmoid", "secondary_activation", v)
+    return gated
+
+
+def _conv_flag(path, where: str, cfg: dict, key: str, default: bool) -> tuple[bool, int | None]:
+    """(active, out_channels) of layer1x1/head1x1; grouped convs are refused."""
+    value = cfg.get(key)
+    if value is None:
+        return default, None
+    if not isinstance(value, dict) or not isinstance(value.get("active"), bool):
+        raise _fail(path, f"{where} '{key}' must be an object with 'active' true or false")
+    if value["active"] and value.get("groups", 1) != 1:
+        raise _unsupported(path, where, "grouped convs", key, value)
+    out = value.get("out_channels")
+    return value["active"], None if out is None else _int(path, f"{where} {key} out_channels", out, 1, MAX_CHANNELS)
+
+
 def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
     where = f"layer array {index}"
     if not isinstance(cfg, dict):
         raise _fail(path, f"{where} is not a JSON object")
     for key, value in cfg.items():
-        if key in _ARRAY_KEYS:
-            continue
-        if _is_neutral(key, value, cfg):
-            continue
-        raise _fail(path, f"{where}: config key {key!r} ({json.dumps(value)[:40]}) changes the maths and is not "
-                          f"supported; supported: {SUPPORTED} {_NOT_YET}")
+        if key in _FILMS:
+            if value is not False and not (isinstance(value, dict) and value.get("active") is False):
+                raise _unsupported(path, where, "FiLM", key, value)
+        elif key in ("groups_input", "groups_input_mixin"):
+            if value != 1:
+                raise _unsupported(path, where, "grouped convs", key, value)
+        elif key == "slimmable":
+            if value is not None:
+                raise _unsupported(path, where, "slimmable channel slicing", key, value)
+        elif key not in _ARRAY_KEYS + _A2_KEYS:
+            raise _fail(path, f"{where}: config key {key!r} ({json.dumps(value)[:40]}) is not a NAM WaveNet key; "
+                              f"supported: {SUPPORTED}")
     for key in _ARRAY_KEYS:
         if key not in cfg:
             raise _fail(path, f"{where} lacks '{key}'; supported: {SUPPORTED}")
+    c = _int(path, f"{where} channels", cfg["channels"], 1, MAX_CHANNELS)
     out = {
         "input_size": _int(path, f"{where} input_size", cfg["input_size"], 1, MAX_CHANNELS),
         "condition_size": _int(path, f"{where} condition_size", cfg["condition_size"], 1, 1),
-        "head_size": _int(path, f"{where} head_size", cfg["head_size"], 1, MAX_CHANNELS),
-        "channels": _int(path, f"{where} channels", cfg["channels"], 1, MAX_CHANNELS),
-        "kernel_size": _int(path, f"{where} kernel_size", cfg["kernel_size"], 1, MAX_KERNEL),
+        "channels": c,
+        "bottleneck": _int(path, f"{where} bottleneck", cfg.get("bottleneck", c), 1, MAX_CHANNELS),
     }
     dilations = cfg["dilations"]
     if not isinstance(dilations, list) or not dilations:
         raise _fail(path, f"{where} dilations must be a non-empty list of positive integers")
+    n = len(dilations)
     out["dilations"] = [_int(path, f"{where} dilation", d, 1, MAX_DILATION) for d in dilations]
-    out["activation"], out["slope"] = _activation(path, where, cfg["activation"])
-    for key in ("gated", "head_bias"):
-        if not isinstance(cfg[key], bool):
-            raise _fail(path, f"{where} '{key}' must be true or false, got {cfg[key]!r}")
-        out[key] = cfg[key]
+    if ("kernel_size" in cfg) == ("kernel_sizes" in cfg):
+        raise _fail(path, f"{where} needs exactly one of 'kernel_size' and 'kernel_sizes'")
+    out["kernel_sizes"] = _per_layer(path, where, "kernel_sizes", cfg.get("kernel_sizes", cfg.get("kernel_size")), n,
+                                     lambda v: _int(path, f"{where} kernel size", v, 1, MAX_KERNEL))
+    out["activations"] = _per_layer(path, where, "activation", cfg["activation"], n,
+                                    lambda v: _activation(path, where, v))
+    out["gating"] = _gating(path, where, cfg, n)
+    out["layer1x1"], _ = _conv_flag(path, where, cfg, "layer1x1", True)
+    head1x1, head1x1_out = _conv_flag(path, where, cfg, "head1x1", False)
+    out["head1x1_out"] = (head1x1_out or c) if head1x1 else 0
+    if not out["layer1x1"] and out["bottleneck"] != c:
+        raise _fail(path, f"{where}: with layer1x1 inactive the bottleneck must equal channels ({c})")
+    head = cfg.get("head")
+    if head is not None:
+        if not isinstance(head, dict) or not {"out_channels", "kernel_size", "bias"} <= set(head) \
+                or not isinstance(head["bias"], bool):
+            raise _fail(path, f"{where} 'head' must be an object with out_channels, kernel_size and bias (true/false)")
+        out["head_size"] = _int(path, f"{where} head out_channels", head["out_channels"], 1, MAX_CHANNELS)
+        out["head_kernel"] = _int(path, f"{where} head kernel_size", head["kernel_size"], 1, MAX_KERNEL)
+        out["head_bias"] = head["bias"]
+    else:
+        for key in ("head_size", "head_bias"):
+            if key not in cfg:
+                raise _fail(path, f"{where} lacks 'head' (or '{key}'); supported: {SUPPORTED}")
+        out["head_size"] = _int(path, f"{where} head_size", cfg["head_size"], 1, MAX_CHANNELS)
+        if not isinstance(cfg["head_bias"], bool):
+            raise _fail(path, f"{where} 'head_bias' must be true or false, got {cfg['head_bias']!r}")
+        out["head_bias"], out["head_kernel"] = cfg["head_bias"], 1
+    out["a2"] = any(key in cfg for key in ("head", "kernel_sizes")) or isinstance(cfg["activation"], list)
     # how arrays chain: the input is the previous array's layer output, the head its head output
     expected_input = 1 if previous is None else previous["channels"]
     if out["input_size"] != expected_input:
@@ -225,14 +442,21 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
     if previous is not None and out["channels"] != previous["head_size"]:
         raise _fail(path, f"{where} channels {out['channels']} must equal the previous array's head_size "
                           f"{previous['head_size']}")
+    if previous is not None and (out["head1x1_out"] or out["bottleneck"]) != previous["head_size"]:
+        raise _fail(path, f"{where}: its head accumulator must match the previous array's head_size "
+                          f"{previous['head_size']}")
     return out
 
 
 def _weight_count(cfg: dict) -> int:
-    c, conv_c, k, n = cfg["channels"], (2 if cfg["gated"] else 1) * cfg["channels"], cfg["kernel_size"], len(cfg["dilations"])
-    per_layer = conv_c * c * k + conv_c + conv_c * cfg["condition_size"] + c * c + c
-    head = cfg["head_size"] * c + (cfg["head_size"] if cfg["head_bias"] else 0)
-    return c * cfg["input_size"] + n * per_layer + head
+    c, b, o = cfg["channels"], cfg["bottleneck"], cfg["head1x1_out"]
+    total = c * cfg["input_size"]
+    for k, gated in zip(cfg["kernel_sizes"], cfg["gating"]):
+        bc = 2 * b if gated else b
+        total += bc * c * k + bc + bc * cfg["condition_size"]
+        total += (c * b + c if cfg["layer1x1"] else 0) + (o * b + o)
+    head_in = o or b
+    return total + cfg["head_size"] * head_in * cfg["head_kernel"] + (cfg["head_size"] if cfg["head_bias"] else 0)
 
 
 def _weights(path, values, expected: int) -> np.ndarray:
@@ -255,57 +479,81 @@ def _weights(path, values, expected: int) -> np.ndarray:
     return flat.astype(np.float32)
 
 
-def _unpack_array(cfg: dict, flat: np.ndarray, pos: int) -> tuple[NamLayerArray, int]:
-    def take(*shape) -> np.ndarray:
-        nonlocal pos
+class _Reader:
+    """Takes consecutive torch tensors out of a flat weight list."""
+
+    def __init__(self, flat: np.ndarray):
+        self.flat, self.pos = flat, 0
+
+    def take(self, *shape) -> np.ndarray:
         size = int(np.prod(shape))
-        out = flat[pos:pos + size].reshape(shape).copy()
-        pos += size
+        out = self.flat[self.pos:self.pos + size].reshape(shape).copy()
+        self.pos += size
         return out
 
-    c, conv_c, k = cfg["channels"], (2 if cfg["gated"] else 1) * cfg["channels"], cfg["kernel_size"]
-    rechannel = take(c, cfg["input_size"])
-    convs, conv_b, mixins, res, res_b = [], [], [], [], []
-    for _ in cfg["dilations"]:
-        convs.append(take(conv_c, c, k))
-        conv_b.append(take(conv_c))
-        mixins.append(take(conv_c, cfg["condition_size"]))
-        res.append(take(c, c))
-        res_b.append(take(c))
-    head_w = take(cfg["head_size"], c)
-    head_b = take(cfg["head_size"]) if cfg["head_bias"] else None
+
+def _unpack_array(cfg: dict, read: _Reader) -> NamLayerArray:
+    c, b, o = cfg["channels"], cfg["bottleneck"], cfg["head1x1_out"]
+    rechannel = read.take(c, cfg["input_size"])
+    convs, conv_b, mixins, res, res_b, h1, h1_b = [], [], [], [], [], [], []
+    for k, gated in zip(cfg["kernel_sizes"], cfg["gating"]):
+        bc = 2 * b if gated else b
+        convs.append(read.take(bc, c, k))
+        conv_b.append(read.take(bc))
+        mixins.append(read.take(bc, cfg["condition_size"]))
+        if cfg["layer1x1"]:
+            res.append(read.take(c, b))
+            res_b.append(read.take(c))
+        if o:
+            h1.append(read.take(o, b))
+            h1_b.append(read.take(o))
+    head_in, hk = o or b, cfg["head_kernel"]
+    head_w = read.take(cfg["head_size"], head_in, hk) if hk > 1 else read.take(cfg["head_size"], head_in)
+    head_b = read.take(cfg["head_size"]) if cfg["head_bias"] else None
+    (act, slope), gated = cfg["activations"][0], cfg["gating"][0]
+    uniform = (len(set(cfg["kernel_sizes"])) == 1 and len(set(cfg["activations"])) == 1
+               and len(set(cfg["gating"])) == 1)
     return NamLayerArray(
         input_size=cfg["input_size"], condition_size=cfg["condition_size"], head_size=cfg["head_size"],
-        channels=c, kernel_size=k, dilations=cfg["dilations"], activation=cfg["activation"], gated=cfg["gated"],
+        channels=c, kernel_size=cfg["kernel_sizes"][0], dilations=cfg["dilations"], activation=act, gated=gated,
         rechannel=rechannel, conv_weights=convs, conv_biases=conv_b, mixin_weights=mixins,
         residual_weights=res, residual_biases=res_b, head_weight=head_w, head_bias_values=head_b,
-        negative_slope=cfg["slope"]), pos
+        negative_slope=slope,
+        kernel_sizes=None if uniform else cfg["kernel_sizes"], activations=None if uniform else cfg["activations"],
+        gating=None if uniform else cfg["gating"], bottleneck=None if b == c else b, layer1x1=cfg["layer1x1"],
+        head1x1_weights=h1 or None, head1x1_biases=h1_b or None, head_kernel_size=hk, a2=cfg["a2"])
 
 
-def parse_nam(doc, path="<model>") -> NamWaveNet:
-    """Validate a decoded `.nam` document and return the model (float32 weights)."""
-    if not isinstance(doc, dict):
-        raise _fail(path, "not a .nam model (top level is not a JSON object)")
-    for key in ("version", "architecture", "config", "weights"):
-        if key not in doc:
-            raise _fail(path, f"missing key '{key}': not a .nam model file")
-    _check_version(path, doc["version"])
-    arch = doc["architecture"]
-    if arch != "WaveNet":
-        raise _fail(path, f"architecture {arch!r} is not supported; supported: {SUPPORTED} {_NOT_YET}")
-    config = doc["config"]
-    if not isinstance(config, dict):
-        raise _fail(path, "'config' must be a JSON object")
-    for key in config:
-        if key not in ("layers", "head", "head_scale"):
-            raise _fail(path, f"config key {key!r} changes the maths and is not supported; supported: {SUPPORTED} "
-                              f"{_NOT_YET}")
+def _sample_rate(path, doc: dict) -> int:
+    sample_rate = doc.get("sample_rate", DEFAULT_SAMPLE_RATE)
+    if sample_rate is None:
+        sample_rate = DEFAULT_SAMPLE_RATE
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not 8000 <= sample_rate <= 384000 \
+            or sample_rate != int(sample_rate):
+        raise _fail(path, f"'sample_rate' {sample_rate!r} is not a rate in 8000..384000 Hz")
+    return int(sample_rate)
+
+
+def _metadata(path, doc: dict) -> dict:
+    metadata = doc.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise _fail(path, "'metadata' must be a JSON object or null")
+    return metadata
+
+
+def _parse_wavenet(doc: dict, config: dict, path) -> NamWaveNet:
+    for key, value in config.items():
+        if key == "condition_dsp" and value is not None:
+            raise _unsupported(path, "config", "condition_dsp", key, value)
+        if key == "head" and value is not None:
+            raise _unsupported(path, "config", "a post-stack head", key, value)
+        if key == "in_channels" and value != 1:
+            raise _fail(path, f"config 'in_channels' {value!r}: only mono-input models are supported")
+        if key not in ("layers", "head", "head_scale", "condition_dsp", "in_channels"):
+            raise _fail(path, f"config key {key!r} is not a NAM WaveNet key; supported: {SUPPORTED}")
     for key in ("layers", "head_scale"):
         if key not in config:
-            raise _fail(path, f"config lacks '{key}': not a classic NAM WaveNet")
-    if config.get("head") is not None:
-        raise _fail(path, f"a WaveNet 'head' ({json.dumps(config['head'])[:40]}) is not supported; "
-                          f"supported: {SUPPORTED} {_NOT_YET}")
+            raise _fail(path, f"config lacks '{key}': not a NAM WaveNet")
     layers = config["layers"]
     if not isinstance(layers, list) or not layers:
         raise _fail(path, "config 'layers' must be a non-empty list of layer arrays")
@@ -314,37 +562,96 @@ def parse_nam(doc, path="<model>") -> NamWaveNet:
         cfgs.append(_array_config(path, i, cfg, cfgs[-1] if cfgs else None))
     if cfgs[-1]["head_size"] != 1:
         raise _fail(path, f"the last layer array's head_size is {cfgs[-1]['head_size']}; a mono model needs 1")
-    flat = _weights(path, doc["weights"], sum(_weight_count(c) for c in cfgs) + 1)
-    arrays, pos = [], 0
-    for cfg in cfgs:
-        array, pos = _unpack_array(cfg, flat, pos)
-        arrays.append(array)
-    sample_rate = doc.get("sample_rate", DEFAULT_SAMPLE_RATE)
-    if sample_rate is None:
-        sample_rate = DEFAULT_SAMPLE_RATE
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not 8000 <= sample_rate <= 384000 \
-            or sample_rate != int(sample_rate):
-        raise _fail(path, f"'sample_rate' {sample_rate!r} is not a rate in 8000..384000 Hz")
-    metadata = doc.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise _fail(path, "'metadata' must be a JSON object or null")
-    return NamWaveNet(arrays=arrays, head_scale=float(flat[pos]), sample_rate=int(sample_rate),
-                      metadata=metadata, version=doc["version"])
+    read = _Reader(_weights(path, doc["weights"], sum(_weight_count(c) for c in cfgs) + 1))
+    arrays = [_unpack_array(cfg, read) for cfg in cfgs]
+    return NamWaveNet(arrays=arrays, head_scale=float(read.take(1)[0]), sample_rate=_sample_rate(path, doc),
+                      metadata=_metadata(path, doc), version=doc["version"])
 
 
-def read_nam(path) -> NamWaveNet:
+def _parse_lstm(doc: dict, config: dict, path) -> NamLSTM:
+    for key in config:
+        if key not in ("input_size", "hidden_size", "num_layers"):
+            raise _fail(path, f"LSTM config key {key!r} is not supported; supported: input_size, hidden_size, "
+                              "num_layers")
+    for key in ("input_size", "hidden_size", "num_layers"):
+        if key not in config:
+            raise _fail(path, f"LSTM config lacks '{key}'")
+    n_in = _int(path, "LSTM input_size", config["input_size"], 1, 1)
+    hidden = _int(path, "LSTM hidden_size", config["hidden_size"], 1, MAX_CHANNELS)
+    layers = _int(path, "LSTM num_layers", config["num_layers"], 1, 64)
+    count = sum(4 * hidden * ((n_in if i == 0 else hidden) + hidden) + 6 * hidden for i in range(layers)) + hidden + 1
+    read = _Reader(_weights(path, doc["weights"], count))
+    w, b, h0, c0 = [], [], [], []
+    for i in range(layers):
+        w.append(read.take(4 * hidden, (n_in if i == 0 else hidden) + hidden))
+        b.append(read.take(4 * hidden))
+        h0.append(read.take(hidden))
+        c0.append(read.take(hidden))
+    head_w = read.take(hidden)
+    return NamLSTM(input_size=n_in, hidden_size=hidden, w=w, b=b, h0=h0, c0=c0, head_weight=head_w,
+                   head_bias=float(read.take(1)[0]), sample_rate=_sample_rate(path, doc),
+                   metadata=_metadata(path, doc), version=doc["version"])
+
+
+def _parse_container(doc: dict, config: dict, path) -> NamContainer:
+    submodels = config.get("submodels")
+    if not isinstance(submodels, list) or not submodels:
+        raise _fail(path, "SlimmableContainer 'submodels' must be a non-empty list of {max_value, model}")
+    out: list[tuple[float, NamWaveNet | NamLSTM]] = []
+    for i, entry in enumerate(submodels):
+        if not isinstance(entry, dict) or set(entry) != {"max_value", "model"}:
+            raise _fail(path, f"SlimmableContainer submodel {i} must be an object with max_value and model")
+        top = entry["max_value"]
+        if isinstance(top, bool) or not isinstance(top, (int, float)) or not math.isfinite(top):
+            raise _fail(path, f"SlimmableContainer submodel {i} max_value {top!r} is not a number")
+        if out and top <= out[-1][0]:
+            raise _fail(path, f"SlimmableContainer submodels must be sorted by increasing max_value "
+                              f"(submodel {i}: {top} after {out[-1][0]})")
+        model = parse_nam(entry["model"], f"{path} (submodel {i})")
+        if isinstance(model, NamContainer):
+            raise _fail(path, f"SlimmableContainer submodel {i} is itself a container; not supported")
+        out.append((float(top), model))
+    rates = {m.sample_rate for _, m in out}
+    if len(rates) > 1:
+        raise _fail(path, f"SlimmableContainer submodels have different sample rates {sorted(rates)}")
+    return NamContainer(submodels=out, sample_rate=rates.pop(), metadata=_metadata(path, doc), version=doc["version"])
+
+
+def parse_nam(doc, path="<model>") -> NamWaveNet | NamLSTM | NamContainer:
+    """Validate a decoded `.nam` document and return the model (float32 weights)."""
+    if not isinstance(doc, dict):
+        raise _fail(path, "not a .nam model (top level is not a JSON object)")
+    for key in ("version", "architecture", "config", "weights"):
+        if key not in doc:
+            raise _fail(path, f"missing key '{key}': not a .nam model file")
+    _check_version(path, doc["version"])
+    arch = doc["architecture"]
+    if arch not in ARCHITECTURES:
+        raise _fail(path, f"architecture {arch!r} is not supported; supported: {SUPPORTED}")
+    config = doc["config"]
+    if not isinstance(config, dict):
+        raise _fail(path, "'config' must be a JSON object")
+    parse = {"WaveNet": _parse_wavenet, "LSTM": _parse_lstm, "SlimmableContainer": _parse_container}[arch]
+    return parse(doc, config, path)
+
+
+def read_nam(path) -> NamWaveNet | NamLSTM | NamContainer:
     """Read and validate a `.nam` file; every problem is one AmpemuError line naming the file."""
     path = Path(path)
     return parse_nam(read_document(path), path)
 
 
 def to_document(model: NamWaveNet) -> dict:
-    """The `.nam` document (NAM 0.5.4-style classic config); refuses shapes and values NAM cannot load."""
+    """The `.nam` document (A1 arrays in the classic config, A2 arrays in theirs); refuses shapes and values NAM cannot load."""
+    if not isinstance(model, NamWaveNet):
+        raise AmpemuError(f"only NAM WaveNets are written, not {type(model).__name__}")
     if not model.arrays:
         raise AmpemuError("a NAM WaveNet needs at least one layer array")
     weights: list[float] = []
+    previous = None
     for i, array in enumerate(model.arrays):
-        expected = _weight_count(array.config())
+        previous = _array_config("<export>", i, array.config(), previous)
+        expected = _weight_count(previous)
         params = [np.asarray(p, dtype=np.float32) for p in array.parameters()]
         if sum(p.size for p in params) != expected:
             raise AmpemuError(f"layer array {i}: weight shapes do not match its config "

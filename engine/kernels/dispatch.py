@@ -6,7 +6,7 @@ and the real-time callback call `process_block` and never need to know which fam
 
 from numba import njit
 
-from engine.kernels import gated_wavenet, nam_wavenet
+from engine.kernels import gated_wavenet, nam_lstm, nam_wavenet
 
 
 @njit(cache=True, error_model="numpy")
@@ -16,6 +16,8 @@ def process_block(layout, weights, state, cursor, x, y):
         gated_wavenet.process(layout, weights, state, cursor, x, y)
     elif family == nam_wavenet.FAMILY:
         nam_wavenet.process(layout, weights, state, cursor, x, y)
+    elif family == nam_lstm.FAMILY:
+        nam_lstm.process(layout, weights, state, cursor, x, y)
     else:
         y[:] = 0.0  # unknown family: silence rather than garbage (never reached: build() checks)
 

@@ -7,8 +7,11 @@ partition. What NAM adds (the maths is in engine/formats/nam.py):
 - several layer arrays in a chain, each with a 1x1 "rechannel" in and a 1x1 head rechannel out;
 - every layer mixes the raw input in before its activation, and any of NAM's activations (gated or
   not: act(z[:C]) * sigmoid(z[C:]));
-- the head accumulator runs across arrays: array a's starts at array a-1's head output.
-Per-layer records carry their own kernel size and activation, so per-layer A2 configs fit in later.
+- the head accumulator runs across arrays: array a's starts at array a-1's head output;
+- A2: per-layer records carry their own kernel size, activation, slope and gating; a bottleneck B
+  (conv/activation width) with layer1x1 B -> C or none (identity residual); an optional head1x1 whose
+  output the head accumulates; the array's head is a causal conv (kernel 16 in A2, 1 in A1) over a
+  sliding buffer of the accumulator, like a layer's.
 
 Elementwise stages (activation, gate, head accumulation) run as one flat loop over (channel, time):
 at 64-frame blocks loop overhead, not arithmetic, is most of the time outside the products.
@@ -24,6 +27,7 @@ from numba import njit
 from engine.formats.nam import ACTIVATIONS, NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
 from engine.kernels.linalg import matmul_acc
+from engine.kernels.packing import WeightPacker
 
 FAMILY = 2
 CHUNK = 2048  # longest run processed at once; longer blocks are split (same result)
@@ -34,10 +38,11 @@ TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(
 # layout header slots (scratch slots are state offsets of (rows, n)-packed work arrays)
 _FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _COLS, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS = range(12)
 _ARRAYS = 16  # per-array records start here
-_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD = range(8)
-_ARRAY_RECORD = 8
-_DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF = range(12)
-_LAYER_RECORD = 12
+(_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD, _B, _HEAD_IN, _HEAD_K, _HEAD_HIST, _HEAD_BUF,
+ _LAYER1X1) = range(14)
+_ARRAY_RECORD = 14
+_DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF, _W_H1, _B_H1 = range(14)
+_LAYER_RECORD = 14
 
 
 def build(model: NamWaveNet, fast: bool):
@@ -48,70 +53,83 @@ def build(model: NamWaveNet, fast: bool):
     layout = np.zeros(layers_at + _LAYER_RECORD * n_layers, dtype=np.int64)
     layout[_FAMILY], layout[_MODE], layout[_N_ARRAYS], layout[_CHUNK] = FAMILY, int(fast), n_arrays, CHUNK
     layout[_N_LAYERS] = n_layers
-    chunks: list[np.ndarray] = []
-    size = 0
-
-    def put(values) -> int:
-        nonlocal size
-        flat = np.asarray(values, dtype=np.float32).ravel()
-        chunks.append(flat)
-        size += flat.size
-        return size - flat.size
+    put = (packer := WeightPacker()).put
 
     state_size = 0
+
+    def buffer(rows: int, hist: int) -> int:
+        """A sliding history buffer: `rows` rows of hist + CHUNK samples."""
+        nonlocal state_size
+        state_size += rows * (hist + CHUNK)
+        return state_size - rows * (hist + CHUNK)
+
     rows = {"cols": 1, "z": 1, "act": 1, "res": 1, "head": 1}
     layer = 0
     for a, array in enumerate(model.arrays):
-        c, k = array.channels, array.kernel_size
+        c, b, head_in = array.channels, array.inner_channels, array.head_in
         rec = _ARRAYS + _ARRAY_RECORD * a
         layout[rec + _IN], layout[rec + _C], layout[rec + _H] = array.input_size, c, array.head_size
+        layout[rec + _B], layout[rec + _HEAD_IN], layout[rec + _LAYER1X1] = b, head_in, int(array.layer1x1)
         layout[rec + _LAYERS_IN], layout[rec + _FIRST] = len(array.dilations), layer
         # matmul_acc wants W as (in, out): torch's (out, in[, k]) transposed, taps outermost
         layout[rec + _W_RE] = put(np.transpose(array.rechannel))
-        layout[rec + _W_HEAD] = put(np.transpose(array.head_weight))
+        head_k = array.head_kernel_size
+        head_w = np.asarray(array.head_weight).reshape(array.head_size, head_in, head_k)
+        layout[rec + _W_HEAD] = put(np.transpose(head_w, (2, 1, 0)))
         layout[rec + _B_HEAD] = put(array.head_bias_values) if array.head_bias else -1
-        slope = put([array.negative_slope])
+        layout[rec + _HEAD_K], layout[rec + _HEAD_HIST] = head_k, head_k - 1
+        layout[rec + _HEAD_BUF] = buffer(head_in, head_k - 1)
         for i, dilation in enumerate(array.dilations):
             lrec = layers_at + _LAYER_RECORD * layer
+            k, (activation, slope), gated = array.layer_kernel(i), array.layer_activation(i), array.layer_gated(i)
             hist = (k - 1) * dilation
             layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST] = dilation, k, hist
-            layout[lrec + _ACTIVATION], layout[lrec + _SLOPE] = ACTIVATIONS.index(array.activation), slope
-            layout[lrec + _GATED] = int(array.gated)
+            layout[lrec + _ACTIVATION], layout[lrec + _SLOPE] = ACTIVATIONS.index(activation), put([slope])
+            layout[lrec + _GATED] = int(gated)
             layout[lrec + _W_CONV] = put(np.transpose(array.conv_weights[i], (2, 1, 0)))
             layout[lrec + _B_CONV] = put(array.conv_biases[i])
             layout[lrec + _W_MIX] = put(array.mixin_weights[i][:, 0])  # the condition is the mono input
-            layout[lrec + _W_RES] = put(np.transpose(array.residual_weights[i]))
-            layout[lrec + _B_RES] = put(array.residual_biases[i])
-            layout[lrec + _BUF] = state_size
-            state_size += c * (hist + CHUNK)
+            if array.layer1x1:
+                layout[lrec + _W_RES] = put(np.transpose(array.residual_weights[i]))
+                layout[lrec + _B_RES] = put(array.residual_biases[i])
+            layout[lrec + _W_H1] = put(np.transpose(array.head1x1_weights[i])) if array.head1x1_weights else -1
+            layout[lrec + _B_H1] = put(array.head1x1_biases[i]) if array.head1x1_weights else -1
+            layout[lrec + _BUF] = buffer(c, hist)
+            rows["cols"] = max(rows["cols"], k * c)
+            rows["z"] = max(rows["z"], (2 if gated else 1) * b, c)
             layer += 1
-        rows["cols"] = max(rows["cols"], k * c)
-        rows["z"] = max(rows["z"], array.conv_channels)
-        rows["act"] = max(rows["act"], c)
+        rows["cols"] = max(rows["cols"], head_k * head_in)
+        rows["act"] = max(rows["act"], b)
         rows["res"] = max(rows["res"], c)
-        rows["head"] = max(rows["head"], c, array.head_size)
+        rows["head"] = max(rows["head"], head_in, array.head_size)
     layout[_HEAD_SCALE] = put([model.head_scale])
     for slot, name in ((_COLS, "cols"), (_Z, "z"), (_ACT, "act"), (_RES, "res"), (_HEAD_A, "head"), (_HEAD_B, "head")):
         layout[slot] = state_size
         state_size += rows[name] * CHUNK
-    weights = np.concatenate(chunks)
+    weights = packer.array()
     return layout, weights, np.zeros(state_size, np.float32), np.zeros(1, np.int64)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _shift(state, buf, rows, hist, chunk, used):
+    """Move the last `hist` samples of each row of a history buffer to its front."""
+    stride = hist + chunk
+    for ch in range(rows):
+        row = buf + ch * stride
+        for j in range(hist):
+            state[row + j] = state[row + used + j]
 
 
 @njit(cache=True, error_model="numpy")
 def _compact(layout, state, used):
-    """Move each layer's last `history` samples to the front of its buffer."""
+    """Move each buffer's last `history` samples to the front."""
     chunk, first = layout[_CHUNK], _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
     for a in range(layout[_N_ARRAYS]):
         rec = _ARRAYS + _ARRAY_RECORD * a
         for layer in range(layout[rec + _FIRST], layout[rec + _FIRST] + layout[rec + _LAYERS_IN]):
             lrec = first + _LAYER_RECORD * layer
-            hist = layout[lrec + _HIST]
-            stride = hist + chunk
-            for ch in range(layout[rec + _C]):
-                row = layout[lrec + _BUF] + ch * stride
-                for j in range(hist):
-                    state[row + j] = state[row + used + j]
+            _shift(state, layout[lrec + _BUF], layout[rec + _C], layout[lrec + _HIST], chunk, used)
+        _shift(state, layout[rec + _HEAD_BUF], layout[rec + _HEAD_IN], layout[rec + _HEAD_HIST], chunk, used)
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -145,15 +163,27 @@ def _activate(z, out, size, code, slope, mode):
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def _store(state, layout, lrec, pos, src, c, n):
-    """Write src (c, n) as the newest n samples of layer record lrec's history buffer."""
-    hist = layout[lrec + _HIST]
-    stride = hist + layout[_CHUNK]
-    now = layout[lrec + _BUF] + hist + pos
+def _store(state, buf, hist, chunk, pos, src, c, n):
+    """Write src (c, n) as the newest n samples of the history buffer at `buf`."""
+    stride = hist + chunk
+    now = buf + hist + pos
     for o in range(c):
         h = state[now + o * stride:now + o * stride + n]
         for t in range(n):
             h[t] = src[o, t]
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _gather(state, buf, hist, chunk, pos, rows, taps, dil, cols, n):
+    """Causal conv input as one matrix: cols[k*rows + j, t] = buffer[j, t - (taps-1-k)*dil]."""
+    stride = hist + chunk
+    now = buf + hist + pos  # state index of row 0's first sample of this block
+    for k in range(taps):
+        back = (taps - 1 - k) * dil
+        for j in range(rows):
+            src = state[now + j * stride - back:now + j * stride - back + n]
+            for t in range(n):
+                cols[k * rows + j, t] = src[t]
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -170,9 +200,10 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
     n_arrays = layout[_N_ARRAYS]
     for a in range(n_arrays):
         rec = _ARRAYS + _ARRAY_RECORD * a
-        c, n_heads, n_layers = layout[rec + _C], layout[rec + _H], layout[rec + _LAYERS_IN]
+        c, b, n_heads, n_layers = layout[rec + _C], layout[rec + _B], layout[rec + _H], layout[rec + _LAYERS_IN]
+        acc_rows = layout[rec + _HEAD_IN]
         last_array = a + 1 == n_arrays
-        head = state[head_in:head_in + c * n].reshape((c, n))
+        head = state[head_in:head_in + acc_rows * n].reshape((acc_rows, n))
         if a == 0:
             head[:, :] = 0.0
         # rechannel 1x1 (no bias) into the first layer's buffer
@@ -180,35 +211,28 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
         tmp = state[layout[_Z]:layout[_Z] + c * n].reshape((c, n))
         tmp[:, :] = 0.0
         matmul_acc(tmp, weights, layout[rec + _W_RE], rows_in, c, n)
-        _store(state, layout, first, pos, tmp, c, n)
+        _store(state, layout[first + _BUF], layout[first + _HIST], chunk, pos, tmp, c, n)
         for i in range(n_layers):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
-            c_conv = 2 * c if layout[lrec + _GATED] else c
-            stride = hist + chunk
-            now = layout[lrec + _BUF] + hist + pos  # state index of channel 0's first sample of this block
-            # dilated conv as one matrix product: cols[k*C + j, t] = h[j, t - (K-1-k)*dil]
+            c_conv = 2 * b if layout[lrec + _GATED] else b
+            # dilated conv as one matrix product over the gathered taps
             cols = state[layout[_COLS]:layout[_COLS] + taps * c * n].reshape((taps * c, n))
-            for k in range(taps):
-                back = (taps - 1 - k) * dil
-                for j in range(c):
-                    src = state[now + j * stride - back:now + j * stride - back + n]
-                    for t in range(n):
-                        cols[k * c + j, t] = src[t]
+            _gather(state, layout[lrec + _BUF], hist, chunk, pos, c, taps, dil, cols, n)
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
             z = state[layout[_Z]:layout[_Z] + c_conv * n].reshape((c_conv, n))
             b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
             for o in range(c_conv):
-                b, w = weights[b_conv + o], weights[w_mix + o]
+                bias, w = weights[b_conv + o], weights[w_mix + o]
                 for t in range(n):
-                    z[o, t] = b + w * xin[t]
+                    z[o, t] = bias + w * xin[t]
             matmul_acc(z, weights, layout[lrec + _W_CONV], cols, c_conv, n)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
-            size = c * n
+            size = b * n
             act_flat = state[layout[_ACT]:layout[_ACT] + size]
             z_flat = state[layout[_Z]:layout[_Z] + c_conv * n]
             _activate(z_flat, act_flat, size, layout[lrec + _ACTIVATION], weights[layout[lrec + _SLOPE]], layout[_MODE])
-            if c_conv != c:  # gated: the second half of z gates the first
+            if c_conv != b:  # gated: the second half of z gates the first
                 gate = z_flat[size:2 * size]
                 if fast:
                     for e in range(size):
@@ -216,33 +240,52 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
                 else:
                     for e in range(size):
                         act_flat[e] *= np.float32(0.5) + np.float32(0.5) * tanh_exact(np.float32(0.5) * gate[e])
-            head_flat = state[head_in:head_in + size]
-            for e in range(size):
-                head_flat[e] += act_flat[e]
-            act = act_flat.reshape((c, n))
+            act = act_flat.reshape((b, n))
+            w_h1 = layout[lrec + _W_H1]
+            if w_h1 >= 0:  # head1x1: the head accumulates its output (bias + W act) instead of act
+                b_h1 = layout[lrec + _B_H1]
+                for o in range(acc_rows):
+                    bias = weights[b_h1 + o]
+                    for t in range(n):
+                        head[o, t] += bias
+                matmul_acc(head, weights, w_h1, act, acc_rows, n)
+            else:
+                head_flat = state[head_in:head_in + size]
+                for e in range(size):
+                    head_flat[e] += act_flat[e]
             if last_array and i + 1 == n_layers:
                 break  # the very last residual feeds nothing
-            # residual 1x1: h' = h + b + W act, into the next layer's buffer (or the array's output)
+            # residual: h' = h + b + W act (layer1x1), or h, into the next layer's buffer (or the array's output)
             res = state[layout[_RES]:layout[_RES] + c * n].reshape((c, n))
+            stride = hist + chunk
+            now = layout[lrec + _BUF] + hist + pos
             b_res = layout[lrec + _B_RES]
+            layer1x1 = layout[rec + _LAYER1X1] != 0
             for o in range(c):
                 h = state[now + o * stride:now + o * stride + n]
-                b = weights[b_res + o]
+                bias = weights[b_res + o] if layer1x1 else np.float32(0.0)
                 for t in range(n):
-                    res[o, t] = h[t] + b
-            matmul_acc(res, weights, layout[lrec + _W_RES], act, c, n)
+                    res[o, t] = h[t] + bias
+            if layer1x1:
+                matmul_acc(res, weights, layout[lrec + _W_RES], act, c, n)
             if i + 1 < n_layers:
-                _store(state, layout, lrec + _LAYER_RECORD, pos, res, c, n)
+                nxt = lrec + _LAYER_RECORD
+                _store(state, layout[nxt + _BUF], layout[nxt + _HIST], chunk, pos, res, c, n)
             else:
                 rows_in = res  # the next array's input
-        # head rechannel: the next array's head accumulator starts from it
+        # the array's head: a causal conv (kernel 1 in A1) of the accumulator; the next array's accumulator
+        # starts from its output
+        head_k, head_hist, head_buf = layout[rec + _HEAD_K], layout[rec + _HEAD_HIST], layout[rec + _HEAD_BUF]
+        _store(state, head_buf, head_hist, chunk, pos, head, acc_rows, n)
+        cols = state[layout[_COLS]:layout[_COLS] + head_k * acc_rows * n].reshape((head_k * acc_rows, n))
+        _gather(state, head_buf, head_hist, chunk, pos, acc_rows, head_k, 1, cols, n)
         out = state[head_out:head_out + n_heads * n].reshape((n_heads, n))
         b_head = layout[rec + _B_HEAD]
         for o in range(n_heads):
-            b = weights[b_head + o] if b_head >= 0 else np.float32(0.0)
+            bias = weights[b_head + o] if b_head >= 0 else np.float32(0.0)
             for t in range(n):
-                out[o, t] = b
-        matmul_acc(out, weights, layout[rec + _W_HEAD], head, n_heads, n)
+                out[o, t] = bias
+        matmul_acc(out, weights, layout[rec + _W_HEAD], cols, n_heads, n)
         head_in, head_out = head_out, head_in
     final = state[head_in:head_in + n]  # after the swap: the last array's head output, row 0
     scale = weights[layout[_HEAD_SCALE]]
