@@ -21,7 +21,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--window", type=int, default=None, help="training window in samples (default 16384)")
     p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 2)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 5e-3, cosine decay to 10 %%)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 2e-2, cosine decay to 10 %%)")
     p.add_argument("--pre-emphasis", type=float, default=0.95, help="loss pre-emphasis coefficient (0 = off)")
     p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
     p.add_argument("--threads", type=int, default=1,

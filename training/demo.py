@@ -72,12 +72,13 @@ def run(args) -> int:
 
     print("[5/5] rendering the test take through the real-time engine (exact mode, 64-sample blocks)")
     capture = load_capture(out / "input.wav", out / "output.wav", delay=0)
-    test = split(capture, 0)["test"]
     model = load_model(model_path)
+    history = model.receptive_field - 1
+    test = split(capture, history)["test"]  # with the input before it, as `test` scored it
     started = time.perf_counter()
-    rendered = render(model, test.input, block=64)
+    rendered = render(model, test.input, block=64)[history:]
     rtf = (time.perf_counter() - started) * rate / test.input.size
-    write_wav(out / "test_input.wav", test.input, rate)
+    write_wav(out / "test_input.wav", test.input[history:], rate)
     write_wav(out / "test_target.wav", test.target, rate)
     write_wav(out / "test_engine.wav", rendered, rate)
     engine_esr = esr(rendered, test.target)

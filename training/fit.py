@@ -31,7 +31,7 @@ from training.module import CaptureModule, CosineSchedule
 # were the fastest choice for every preset (fewer, longer torch ops); Adam with a cosine decay.
 DEFAULT_WINDOW = 16384
 DEFAULT_BATCH = 2
-DEFAULT_LR = 5e-3
+DEFAULT_LR = 2e-2
 
 
 @dataclass

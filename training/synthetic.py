@@ -4,7 +4,7 @@ The DI is a plucked-string model (Karplus-Strong: a noise burst circulating in a
 run as one IIR filter by scipy), playing single notes, double stops and chords over the guitar's range
 at varied picking strengths, with rests. The "device" is a typical overdrive pedal: a first-order
 high-pass pre-emphasis, gain into an asymmetric soft clipper (tanh with a bias, so even harmonics
-appear), a low-pass tone filter and an output level. Same seed, same samples, on every machine.
+appear), a low-pass tone filter, a DC-blocking output capacitor and an output level. Same seed, same samples, on every machine.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def overdrive(x: np.ndarray, rate: int, drive_db: float = 24.0, tone_hz: float =
     bias = 0.3
     clipped = np.tanh(gain * pre + bias) - np.tanh(bias)  # asymmetric: even harmonics
     b, a = signal.butter(2, tone_hz, btype="lowpass", fs=rate)
-    return (0.4 * signal.lfilter(b, a, clipped)).astype(np.float32)
+    toned = signal.lfilter(b, a, clipped)
+    b, a = signal.butter(1, 20.0, btype="highpass", fs=rate)  # the output coupling capacitor: no DC
+    return (0.4 * signal.lfilter(b, a, toned)).astype(np.float32)
 
 
 def demo_capture(seconds: float = 60.0, rate: int = 44100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
