@@ -8,8 +8,9 @@ torch's default init scale (uniform +-1/sqrt(fan_in)) so signals stay in a reali
 - `nam-nano`, `nam-feather`, `nam-lite`, `nam-standard`: NAM's A1 WaveNet sizes as NAM's trainer and
   NeuralAmpModelerCore define them (two layer arrays, Tanh, not gated, head_scale 0.02), 48 kHz.
 
-`macs_per_sample` counts multiply-accumulates from the architecture: the figure the Pi 5 estimate in
-docs/benchmarks.md scales (activations are counted apart, in `activations_per_sample`).
+`macs_per_sample` counts multiply-accumulates from the architecture (NAM models count their own, in
+engine/formats/nam.py): the figure the Pi 5 estimate in docs/benchmarks.md scales (activations are
+counted apart, in `activations_per_sample`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ NAM_SIZES = {
 @dataclass
 class Target:
     name: str
-    family: str  # "gated" (GatedWaveNetWeights), "nam" (NamWaveNet) or "onnx" (a streaming .onnx path)
+    family: str  # "gated" (GatedWaveNetWeights), "nam" (any parsed .nam) or "onnx" (a streaming .onnx path)
     model: object
     sample_rate: int
     source: str  # "built-in" or the file's path
@@ -49,7 +50,7 @@ class Target:
         if self.family == "gated":
             return gated_macs(self.model)
         if self.family == "nam":
-            return nam_macs(self.model)
+            return self.model.macs_per_sample  # the .nam format module counts every NAM architecture
         return None
 
     @property
@@ -65,10 +66,6 @@ def gated_macs(w: GatedWaveNetWeights) -> int:
     c, k, layers = w.channels, w.kernel_size, len(w.dilations)
     # input 1x1, per layer: dilated conv C -> 2C, residual 1x1 C -> C, mix C -> 1
     return c + layers * (k * c * 2 * c + c * c + c)
-
-
-def nam_macs(model: NamWaveNet) -> int:
-    return model.macs_per_sample  # any .nam: A1/A2 WaveNet, LSTM, a container's default submodel
 
 
 def _uniform(rng, fan_in: int, *shape) -> np.ndarray:
