@@ -26,7 +26,7 @@ from numba import njit
 
 from engine.formats.nam import ACTIVATIONS, NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
-from engine.kernels.linalg import matmul_acc
+from engine.kernels.linalg import conv_acc, matmul_acc
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 2
@@ -174,16 +174,28 @@ def _store(state, buf, hist, chunk, pos, src, c, n):
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def _gather(state, buf, hist, chunk, pos, rows, taps, dil, cols, n):
-    """Causal conv input as one matrix: cols[k*rows + j, t] = buffer[j, t - (taps-1-k)*dil]."""
+def _conv(out, weights, w_off, state, cols_at, buf, hist, chunk, pos, rows, taps, dil, n_out, n):
+    """out += causal dilated conv of a history buffer's rows (weights (taps, rows, n_out)).
+
+    Rows in multiples of 4 and 4+ outputs: gather the taps into one (taps*rows, n) matrix and run
+    matmul_acc (LLVM vectorises its 4x4 blocks over two arrays; reading 4 separate rows in place defeats
+    that: 3x slower). Other shapes (A2-Lite's 3 rows, the A2 head's 1 output): conv_acc in place, whose
+    blocks of 4 inputs span taps and also serve 1-3 output rows, saving the copy and 3/4 of the
+    remainder passes (about 2x on A2-Lite).
+    """
     stride = hist + chunk
     now = buf + hist + pos  # state index of row 0's first sample of this block
+    if rows % 4 != 0 or n_out < 4:
+        conv_acc(out, weights, w_off, state, now, stride, rows, taps, dil, n_out, n)
+        return
+    cols = state[cols_at:cols_at + taps * rows * n].reshape((taps * rows, n))
     for k in range(taps):
         back = (taps - 1 - k) * dil
         for j in range(rows):
             src = state[now + j * stride - back:now + j * stride - back + n]
             for t in range(n):
                 cols[k * rows + j, t] = src[t]
+    matmul_acc(out, weights, w_off, cols, n_out, n)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -216,9 +228,6 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
             c_conv = 2 * b if layout[lrec + _GATED] else b
-            # dilated conv as one matrix product over the gathered taps
-            cols = state[layout[_COLS]:layout[_COLS] + taps * c * n].reshape((taps * c, n))
-            _gather(state, layout[lrec + _BUF], hist, chunk, pos, c, taps, dil, cols, n)
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
             z = state[layout[_Z]:layout[_Z] + c_conv * n].reshape((c_conv, n))
             b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
@@ -226,7 +235,8 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
                 bias, w = weights[b_conv + o], weights[w_mix + o]
                 for t in range(n):
                     z[o, t] = bias + w * xin[t]
-            matmul_acc(z, weights, layout[lrec + _W_CONV], cols, c_conv, n)
+            _conv(z, weights, layout[lrec + _W_CONV], state, layout[_COLS], layout[lrec + _BUF], hist, chunk, pos, c,
+                  taps, dil, c_conv, n)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
             size = b * n
             act_flat = state[layout[_ACT]:layout[_ACT] + size]
@@ -277,15 +287,14 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
         # starts from its output
         head_k, head_hist, head_buf = layout[rec + _HEAD_K], layout[rec + _HEAD_HIST], layout[rec + _HEAD_BUF]
         _store(state, head_buf, head_hist, chunk, pos, head, acc_rows, n)
-        cols = state[layout[_COLS]:layout[_COLS] + head_k * acc_rows * n].reshape((head_k * acc_rows, n))
-        _gather(state, head_buf, head_hist, chunk, pos, acc_rows, head_k, 1, cols, n)
         out = state[head_out:head_out + n_heads * n].reshape((n_heads, n))
         b_head = layout[rec + _B_HEAD]
         for o in range(n_heads):
             bias = weights[b_head + o] if b_head >= 0 else np.float32(0.0)
             for t in range(n):
                 out[o, t] = bias
-        matmul_acc(out, weights, layout[rec + _W_HEAD], cols, n_heads, n)
+        _conv(out, weights, layout[rec + _W_HEAD], state, layout[_COLS], head_buf, head_hist, chunk, pos, acc_rows,
+              head_k, 1, n_heads, n)
         head_in, head_out = head_out, head_in
     final = state[head_in:head_in + n]  # after the swap: the last array's head output, row 0
     scale = weights[layout[_HEAD_SCALE]]
