@@ -39,6 +39,19 @@ def _loudest_window(target: np.ndarray, length: int) -> int:
     return int(np.argmax(energy[::max(1, length // 4)]) * max(1, length // 4))
 
 
+def _finish(ax, legend_at: str) -> None:
+    ax.legend(loc=legend_at)
+    ax.grid(alpha=0.3, which="both")
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def plot(pred: np.ndarray, target: np.ndarray, rate: int, out_dir: Path, title: str) -> list[Path]:
     """waveform.png, error.png, error_spectrogram.png, spectra.png in out_dir."""
     import matplotlib
@@ -58,22 +71,16 @@ def plot(pred: np.ndarray, target: np.ndarray, rate: int, out_dir: Path, title: 
     ax.plot(1000 * t[s:s + n], target[s:s + n], label="target (device)", lw=1.6)
     ax.plot(1000 * t[s:s + n], pred[s:s + n], label="prediction (model)", lw=1.0, ls="--")
     ax.set(xlabel="time (ms)", ylabel="amplitude", title=f"{title}: target vs prediction, ESR {100 * m['esr']:.2f} %")
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    paths.append(out_dir / "waveform.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _finish(ax, "upper right")
+    paths.append(_save(fig, out_dir / "waveform.png"))
 
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(t, target, label="target", lw=0.5, color="0.7")
     ax.plot(t, err, label="error (target - prediction)", lw=0.5, color="C3")
     ax.set(xlabel="time (s)", ylabel="amplitude",
            title=f"{title}: error over the test split (SNR {m['snr_db']:.1f} dB, max {m['max_abs_error']:.3f})")
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    paths.append(out_dir / "error.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _finish(ax, "upper right")
+    paths.append(_save(fig, out_dir / "error.png"))
 
     fig, ax = plt.subplots(figsize=(10, 4))
     f, tt, sxx = signal.spectrogram(err, fs=rate, nperseg=2048, noverlap=1024)
@@ -81,9 +88,7 @@ def plot(pred: np.ndarray, target: np.ndarray, rate: int, out_dir: Path, title: 
     ax.set(xlabel="time (s)", ylabel="frequency (Hz)", yscale="symlog", ylim=(20, rate / 2),
            title=f"{title}: error spectrogram")
     fig.colorbar(mesh, ax=ax, label="dB")
-    paths.append(out_dir / "error_spectrogram.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    paths.append(_save(fig, out_dir / "error_spectrogram.png"))
 
     fig, ax = plt.subplots(figsize=(10, 4))
     for sig, label in ((target, "target (device)"), (pred, "prediction (model)"), (err, "error")):
@@ -91,11 +96,8 @@ def plot(pred: np.ndarray, target: np.ndarray, rate: int, out_dir: Path, title: 
         ax.semilogx(f[1:], 10 * np.log10(pxx[1:] + 1e-20), label=label, lw=1.0)
     ax.set(xlabel="frequency (Hz)", ylabel="power (dB/Hz)", xlim=(20, rate / 2),
            title=f"{title}: magnitude spectra")
-    ax.legend(loc="lower left")
-    ax.grid(alpha=0.3, which="both")
-    paths.append(out_dir / "spectra.png")
-    fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _finish(ax, "lower left")
+    paths.append(_save(fig, out_dir / "spectra.png"))
     return paths
 
 
