@@ -58,6 +58,10 @@ def nam_model(model, fast: bool = False, name: str = "", slim: float | None = No
         return played
     if isinstance(model, nam.NamLSTM):
         return nam_lstm_model(model, fast, name)
+    if model.is_slimmable and slim is not None:
+        played = nam_wavenet_model(model.slimmed(slim), fast, name)
+        played.description = f"{model.describe()}; playing size {slim:g}: {played.description}"
+        return played
     return nam_wavenet_model(model, fast, name)
 
 

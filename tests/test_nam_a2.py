@@ -21,6 +21,8 @@ GOLDENS = [
     ("lstm", None, "lstm"),
     ("slimmable_container", None, "slimmable_container"), ("slimmable_container", 0.0, "slimmable_container.slim0.0"),
     ("slimmable_container", 0.5, "slimmable_container.slim0.5"),
+    ("slimmable_wavenet", None, "slimmable_wavenet"), ("slimmable_wavenet", 0.0, "slimmable_wavenet.slim0.0"),
+    ("slimmable_wavenet", 0.5, "slimmable_wavenet.slim0.5"),
 ]
 
 
@@ -189,3 +191,27 @@ def test_process_and_info_take_slim(tmp_path, capsys, guitar):
     text = capsys.readouterr().out
     assert "submodel 1: NAM WaveNet, 3 channels, 23 layers, kernel 6/15, LeakyReLU, head kernel 16" in text
     assert "--slim 0..<0.5" in text and "--slim 0.5..1 (default)" in text and "receptive field 6347" in text
+
+
+@pytest.mark.parametrize("slim, channels", [(None, 3), (0.0, 1), (0.33, 1), (0.34, 2), (0.66, 2), (0.67, 3), (1.0, 3)])
+def test_slimmable_wavenet_sizes_are_cores(slim, channels):
+    """n = allowed[min(floor(V * len), len - 1)] with allowed [1, 2, 3]."""
+    model = load_model(a2_path("slimmable_wavenet"), slim=slim)
+    assert model.description.endswith(f"NAM WaveNet, {channels} channels, 10 layers, kernel 3, ReLU") or (
+        slim is None and "slimmable to 1,2,3 channels" in model.description)
+
+
+def test_slimmable_wavenet_round_trips_with_its_allowed_channels():
+    original = read_nam(a2_path("slimmable_wavenet"))
+    doc = to_document(original)
+    assert doc["config"]["layers"][0]["slimmable"] == {"method": "slice_channels_uniform",
+                                                       "kwargs": {"allowed_channels": [1, 2, 3]}}
+    assert parse_nam(doc).arrays[0].allowed_channels == [1, 2, 3]
+
+
+def test_bad_allowed_channels_are_one_clear_line(tmp_path):
+    doc = json.loads(a2_path("slimmable_wavenet").read_text())
+    doc["config"]["layers"][0]["slimmable"]["kwargs"]["allowed_channels"] = [2, 1, 3]
+    (tmp_path / "s.nam").write_text(json.dumps(doc))
+    with pytest.raises(AmpemuError, match=r"allowed_channels \[2, 1, 3\] must be ascending"):
+        load_model(tmp_path / "s.nam")

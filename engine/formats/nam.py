@@ -30,8 +30,11 @@ mixin, [layer1x1], [head1x1]; per array: rechannel, layers, head conv. Receptive
 `LSTM` (NamLSTM): stacked torch LSTM cells then a linear head; `SlimmableContainer` (NamContainer):
 submodels sorted by `max_value`, each a complete `.nam` document.
 
-Features not implemented (blended gating, FiLM, grouped convs, condition_dsp, slimmable channel
-slicing, a post-stack head, ConvNet, Linear, ...) are refused in one line that names the feature.
+A layer array's `slimmable: {method: slice_channels_uniform, kwargs: {allowed_channels}}` makes a
+slimmable WaveNet (`NamWaveNet.slimmed`: the first n channels of every tensor, Core's rule).
+
+Features not implemented (blended gating, FiLM, grouped convs, condition_dsp, a post-stack head,
+ConvNet, Linear, ...) are refused in one line that names the feature.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,7 @@ MAX_KERNEL = 64
 MAX_DILATION = 1 << 16
 SUPPORTED = "NAM WaveNet (A1 and A2 layer arrays), LSTM and SlimmableContainer, file version 0.5 to 0.7"
 ARCHITECTURES = ("WaveNet", "LSTM", "SlimmableContainer")
+SLIM_METHOD = "slice_channels_uniform"  # the one slimmable WaveNet method NAM has
 
 # torch.nn names, as NAM writes them (the kernel numbers them in this order)
 ACTIVATIONS = ("Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish")
@@ -107,6 +111,7 @@ class NamLayerArray:
     head1x1_biases: list[np.ndarray] | None = None
     head_kernel_size: int = 1
     a2: bool = False  # written in A2 form (per-layer lists, head object)
+    allowed_channels: list[int] | None = None  # slimmable ("slice_channels_uniform"): channel counts it may run at
 
     @property
     def head_bias(self) -> bool:
@@ -155,6 +160,12 @@ class NamLayerArray:
         return out
 
     def config(self) -> dict:
+        out = self._config()
+        if self.allowed_channels:
+            out["slimmable"] = {"method": SLIM_METHOD, "kwargs": {"allowed_channels": list(self.allowed_channels)}}
+        return out
+
+    def _config(self) -> dict:
         if not self.a2:
             return {"input_size": self.input_size, "condition_size": self.condition_size, "head_size": self.head_size,
                     "channels": self.channels, "kernel_size": self.kernel_size, "dilations": list(self.dilations),
@@ -206,6 +217,38 @@ class NamWaveNet:
         return total
 
     @property
+    def is_slimmable(self) -> bool:
+        return any(a.allowed_channels for a in self.arrays)
+
+    def slimmed(self, size: float) -> "NamWaveNet":
+        """Core's slimmable WaveNet at `size` (0..1): each slimmable array keeps the first
+        n = allowed[min(floor(size * len), len - 1)] channels of every weight tensor (bottleneck scaled
+        alike), the arrays it feeds shrink to match."""
+        channels = [a.allowed_channels[min(math.floor(size * len(a.allowed_channels)), len(a.allowed_channels) - 1)]
+                    if a.allowed_channels else a.channels for a in self.arrays]
+        arrays = []
+        for i, a in enumerate(self.arrays):
+            c = channels[i]
+            b = max(1, a.inner_channels * c // a.channels) if a.layer1x1 else c
+            n_in = a.input_size if i == 0 else channels[i - 1]
+            heads = a.head_size if i + 1 == len(self.arrays) else channels[i + 1]
+            head_out = a.head_in if a.head1x1_weights else b
+            bg = [2 * b if a.layer_gated(l) else b for l in range(len(a.dilations))]
+            arrays.append(replace(
+                a, input_size=n_in, channels=c, head_size=heads, bottleneck=None if b == c else b,
+                rechannel=a.rechannel[:c, :n_in],
+                conv_weights=[w[:bg[l], :c] for l, w in enumerate(a.conv_weights)],
+                conv_biases=[v[:bg[l]] for l, v in enumerate(a.conv_biases)],
+                mixin_weights=[w[:bg[l]] for l, w in enumerate(a.mixin_weights)],
+                residual_weights=[w[:c, :b] for w in a.residual_weights],
+                residual_biases=[v[:c] for v in a.residual_biases],
+                head1x1_weights=[w[:, :b] for w in a.head1x1_weights] if a.head1x1_weights else None,
+                head_weight=a.head_weight[:heads, :head_out],
+                head_bias_values=None if a.head_bias_values is None else a.head_bias_values[:heads],
+                allowed_channels=None))
+        return replace(self, arrays=arrays)
+
+    @property
     def activations_per_sample(self) -> int:
         return sum((2 if a.layer_gated(i) else 1) * a.inner_channels for a in self.arrays for i in range(len(a.dilations)))
 
@@ -216,8 +259,10 @@ class NamWaveNet:
         acts = sorted({a.layer_activation(i)[0] + (" gated" if a.layer_gated(i) else "")
                        for a in self.arrays for i in range(len(a.dilations))})
         head = max(a.head_kernel_size for a in self.arrays)
+        slim = "/".join(",".join(map(str, a.allowed_channels or [a.channels])) for a in self.arrays)
         return (f"NAM WaveNet, {sizes} channels, {layers} layers, kernel {'/'.join(map(str, kernels))}, "
-                f"{', '.join(acts)}" + (f", head kernel {head}" if head > 1 else ""))
+                f"{', '.join(acts)}" + (f", head kernel {head}" if head > 1 else "")
+                + (f", slimmable to {slim} channels" if self.is_slimmable else ""))
 
 
 @dataclass
@@ -385,8 +430,8 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
             if value != 1:
                 raise _unsupported(path, where, "grouped convs", key, value)
         elif key == "slimmable":
-            if value is not None:
-                raise _unsupported(path, where, "slimmable channel slicing", key, value)
+            if value is not None and (not isinstance(value, dict) or value.get("method") != SLIM_METHOD):
+                raise _unsupported(path, where, "a slimmable method other than " + SLIM_METHOD, key, value)
         elif key not in _ARRAY_KEYS + _A2_KEYS:
             raise _fail(path, f"{where}: config key {key!r} ({json.dumps(value)[:40]}) is not a NAM WaveNet key; "
                               f"supported: {SUPPORTED}")
@@ -434,6 +479,7 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
             raise _fail(path, f"{where} 'head_bias' must be true or false, got {cfg['head_bias']!r}")
         out["head_bias"], out["head_kernel"] = cfg["head_bias"], 1
     out["a2"] = any(key in cfg for key in ("head", "kernel_sizes")) or isinstance(cfg["activation"], list)
+    out["allowed_channels"] = _allowed_channels(path, where, cfg.get("slimmable"), c, out["head_kernel"])
     # how arrays chain: the input is the previous array's layer output, the head its head output
     expected_input = 1 if previous is None else previous["channels"]
     if out["input_size"] != expected_input:
@@ -446,6 +492,21 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
         raise _fail(path, f"{where}: its head accumulator must match the previous array's head_size "
                           f"{previous['head_size']}")
     return out
+
+
+def _allowed_channels(path, where: str, slimmable, channels: int, head_kernel: int) -> list[int] | None:
+    """A slimmable array's channel counts: ascending, the last the full count (default 1..channels)."""
+    if slimmable is None:
+        return None
+    if head_kernel != 1:
+        raise _unsupported(path, where, "slimmable channel slicing with a head kernel above 1", "slimmable", slimmable)
+    allowed = (slimmable.get("kwargs") or {}).get("allowed_channels", list(range(1, channels + 1)))
+    if not isinstance(allowed, list) or not allowed or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                                                           for v in allowed) \
+            or any(b <= a for a, b in zip(allowed, allowed[1:])) or allowed[-1] != channels:
+        raise _fail(path, f"{where} slimmable allowed_channels {allowed!r} must be ascending positive counts ending "
+                          f"at channels ({channels})")
+    return allowed
 
 
 def _weight_count(cfg: dict) -> int:
@@ -521,7 +582,8 @@ def _unpack_array(cfg: dict, read: _Reader) -> NamLayerArray:
         negative_slope=slope,
         kernel_sizes=None if uniform else cfg["kernel_sizes"], activations=None if uniform else cfg["activations"],
         gating=None if uniform else cfg["gating"], bottleneck=None if b == c else b, layer1x1=cfg["layer1x1"],
-        head1x1_weights=h1 or None, head1x1_biases=h1_b or None, head_kernel_size=hk, a2=cfg["a2"])
+        head1x1_weights=h1 or None, head1x1_biases=h1_b or None, head_kernel_size=hk, a2=cfg["a2"],
+        allowed_channels=cfg["allowed_channels"])
 
 
 def _sample_rate(path, doc: dict) -> int:
