@@ -137,7 +137,7 @@ def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
     elif target.family == "nam":
         model = nam_model(target.model, fast)
     else:
-        raise Unavailable("numba plays .json and .nam models")
+        raise Unavailable("an .onnx file plays on onnxruntime only")
     arrays = (model.layout, model.weights, model.state, model.cursor)
 
     def timed(x, y, block, times, budget_ns):
@@ -154,6 +154,8 @@ def _python_runner(model) -> Runner:
 
 def _torch_network(target: Target, workdir: Path):
     """The gated WaveNet as training's torch module with the target's weights (needs torch)."""
+    if target.family == "onnx":
+        raise Unavailable("an .onnx file plays on onnxruntime only")
     if target.family != "gated":
         raise Unavailable("torch and ONNX export here cover the gated WaveNet only")
     try:
@@ -261,7 +263,7 @@ def _one_blas_thread() -> None:
 
 def _reference_runner(target: Target, workdir: Path) -> Runner:
     if target.family != "gated":
-        raise Unavailable("the numpy reference is the gated WaveNet's")
+        raise Unavailable("the numpy reference is the gated WaveNet's (.json)")
     _one_blas_thread()
     return _python_runner(_ReferenceStreaming(target.model))
 

@@ -113,7 +113,7 @@ def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
         assert row["headroom_44100"] == pytest.approx(1 - load * 44100 / 48000, abs=1e-3)
         assert row["verdict"] == verdict(load)
     assert report["skipped"] == [{"model": "nam-nano", "backend": "numpy-reference",
-                                  "reason": "the numpy reference is the gated WaveNet's"}]
+                                  "reason": "the numpy reference is the gated WaveNet's (.json)"}]
 
 
 def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):
@@ -145,3 +145,19 @@ def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
     assert est["pi5_headroom_48000"] == pytest.approx(1 - 0.4 * 48000 / 44100, abs=1e-3)
     assert est["pi5_verdict"] == "fits"
     assert "ESTIMATE" in pi5_estimate.markdown(report)
+
+
+def test_bench_runs_an_onnx_file_on_onnxruntime_only(tmp_path, capsys):
+    pytest.importorskip("torch", reason="exporting the test's .onnx needs the train extra")
+    from engine.benchmarking import _torch_network
+    from training.onnx_export import network_properties, onnx_bytes
+
+    net = _torch_network(BUILTINS["seed"](), tmp_path)
+    path = tmp_path / "seed.onnx"
+    path.write_bytes(onnx_bytes(net, network_properties(net, "gated_wavenet", {}, 44100, "seed", {})))
+    out = tmp_path / "onnx.json"
+    assert main(["bench", str(path), "--blocks", "64", "--seconds", "0.02", "--no-progress", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [(r["model"], r["backend"], r["block"]) for r in report["rows"]] == [("seed", "onnxruntime", 64)]
+    assert report["models"][0]["family"] == "onnx" and report["models"][0]["sample_rate"] == 44100
+    assert {s["backend"] for s in report["skipped"]} == {"numba-exact", "numba-fast", "torch", "numpy-reference"}
