@@ -61,3 +61,17 @@ def test_cable_mode_without_a_cable_says_so_in_one_line(jack_server, capsys):
     assert main(["latency", "--clicks", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no click came back" in err[0] and "--loopback software" in err[0]
+
+
+@pytest.mark.hardware
+def test_cable_round_trip_on_the_pi():
+    """On the Pi: jackd running on the audio interface and a cable from its output 1 to its input 1.
+    The round trip is at least JACK's own port latencies and every click comes back at the same delay."""
+    from engine.latency import measure_round_trip
+
+    result = measure_round_trip(clicks=4)
+    assert result.match > 0.5, "the loop returned something, but not the clicks: check the cable and gains"
+    assert len(set(result.per_click)) == 1, f"clicks came back at different delays {result.per_click} (xruns?)"
+    if result.capture_latency is not None and result.playback_latency is not None:
+        assert result.frames >= result.capture_latency + result.playback_latency
+    assert result.frames >= result.period
