@@ -110,3 +110,38 @@ def nam_forward(model: NamWaveNet, x: np.ndarray, prewarm: int | None = None) ->
         if array.head_bias:
             head_prev = head_prev + array.head_bias_values[:, None]
     return model.head_scale * head_prev[0, pad:]
+
+
+def random_lstm(hidden, layers, seed=0):
+    """A NAM LSTM with random weights and initial state."""
+    from engine.formats.nam import NamLSTM
+
+    rng = np.random.default_rng(seed)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.5).astype(np.float32)
+
+    sizes = [1] + [hidden] * (layers - 1)
+    return NamLSTM(input_size=1, hidden_size=hidden, w=[w(4 * hidden, n + hidden) for n in sizes],
+                   b=[w(4 * hidden) for _ in sizes], h0=[w(hidden) for _ in sizes], c0=[w(hidden) for _ in sizes],
+                   head_weight=w(hidden), head_bias=0.1)
+
+
+def lstm_forward(model, x, prewarm=None):
+    """float64 LSTM from the file's initial state after `prewarm` zeros (default: Core's half second)."""
+    pad = model.prewarm_samples if prewarm is None else prewarm
+    signal = np.concatenate([np.zeros(pad), np.asarray(x, dtype=np.float64)])
+    h = [v.astype(np.float64) for v in model.h0]
+    c = [v.astype(np.float64) for v in model.c0]
+    out = np.empty(signal.size)
+    hid = model.hidden_size
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    for t, sample in enumerate(signal):
+        inp = np.array([sample])
+        for layer in range(model.num_layers):
+            z = model.w[layer].astype(np.float64) @ np.concatenate([inp, h[layer]]) + model.b[layer]
+            c[layer] = sig(z[hid:2 * hid]) * c[layer] + sig(z[:hid]) * np.tanh(z[2 * hid:3 * hid])
+            h[layer] = sig(z[3 * hid:]) * np.tanh(c[layer])
+            inp = h[layer]
+        out[t] = model.head_weight.astype(np.float64) @ inp + model.head_bias
+    return out[pad:]

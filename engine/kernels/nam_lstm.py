@@ -5,7 +5,10 @@ engine/formats/nam.py (`NamLSTM`). Per sample and layer, with [x; h] the layer i
 previous hidden state: (i, f, g, o) = W [x; h] + b; c <- sigmoid(f) c + sigmoid(i) tanh(g);
 h <- sigmoid(o) tanh(c); layer l+1 reads layer l's h; the output is head . h_last + head_bias.
 
-The recurrence is sample by sample, so the output is trivially identical for any block partition.
+Layer-major, like the WaveNet kernels: layer l runs over the whole block (up to CHUNK samples) before
+layer l+1, keeping its hidden sequence in a (CHUNK, H) scratch the next layer reads; valid because
+layer l at time t needs only its own past and layer l-1 at time t. Each sample sees the same
+operations whatever the block size, so the output is identical for any block partition.
 The file stores each layer's initial (h, c); reset zeroes the state and sets cursor[0] = 0, and the
 first sample after that loads them (no allocation, no Python in the loop), as NeuralAmpModelerCore
 starts from them before its half-second prewarm.
@@ -19,8 +22,9 @@ from engine.kernels.activations import sigmoid_mode, tanh_mode
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 3
+CHUNK = 2048  # longest run one layer processes at once; longer blocks are split (same result)
 
-_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _W_HEAD, _B_HEAD, _IFGO = range(7)
+_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _W_HEAD, _B_HEAD, _IFGO, _SEQ = range(8)
 _LAYERS = 8
 _IN, _W, _B, _H0, _C0, _XH, _CELL = range(7)
 _LAYER_RECORD = 7
@@ -48,6 +52,8 @@ def build(model: NamLSTM, fast: bool):
     layout[_B_HEAD] = put([model.head_bias])
     layout[_IFGO] = state_size
     state_size += 4 * hidden
+    layout[_SEQ] = state_size
+    state_size += CHUNK * hidden
     return layout, packer.array(), np.zeros(state_size, np.float32), np.zeros(1, np.int64)
 
 
@@ -64,38 +70,52 @@ def _load_initial_state(layout, weights, state):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _layer(layout, weights, state, rec, x, seq, m, ifgo, hidden, mode):
+    """One LSTM layer over m samples: input x[t] (layer 0) or seq[t] (the layer below); seq[t] <- h."""
+    n_in = layout[rec + _IN]
+    cols = n_in + hidden
+    xh = state[layout[rec + _XH]:layout[rec + _XH] + cols]
+    h = xh[n_in:]
+    cell = state[layout[rec + _CELL]:layout[rec + _CELL] + hidden]
+    w = weights[layout[rec + _W]:layout[rec + _W] + 4 * hidden * cols].reshape((4 * hidden, cols))
+    bias = weights[layout[rec + _B]:layout[rec + _B] + 4 * hidden]
+    for t in range(m):
+        if rec == _LAYERS:
+            xh[0] = x[t]
+        else:
+            for j in range(n_in):
+                xh[j] = seq[t, j]
+        for r in range(4 * hidden):
+            acc = bias[r]
+            for j in range(cols):
+                acc += w[r, j] * xh[j]
+            ifgo[r] = acc
+        for j in range(hidden):  # torch's gate order: input, forget, cell (g), output
+            cell[j] = (sigmoid_mode(ifgo[hidden + j], mode) * cell[j]
+                       + sigmoid_mode(ifgo[j], mode) * tanh_mode(ifgo[2 * hidden + j], mode))
+            h[j] = sigmoid_mode(ifgo[3 * hidden + j], mode) * tanh_mode(cell[j], mode)
+            seq[t, j] = h[j]
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def process(layout, weights, state, cursor, x, y):
     """y[:] = model(x) for one block of any length, continuing from the stored state."""
     if cursor[0] == 0:
         _load_initial_state(layout, weights, state)
         cursor[0] = 1
-    hidden, mode, n_layers = layout[_HIDDEN], layout[_MODE], layout[_N_LAYERS]
+    hidden, mode = layout[_HIDDEN], layout[_MODE]
     ifgo = state[layout[_IFGO]:layout[_IFGO] + 4 * hidden]
-    w_head, b_head = layout[_W_HEAD], weights[layout[_B_HEAD]]
-    for t in range(x.shape[0]):
-        previous = x[t:t + 1]  # layer 0's input
-        for layer in range(n_layers):
-            rec = _LAYERS + _LAYER_RECORD * layer
-            n_in = layout[rec + _IN]
-            cols = n_in + hidden
-            xh = state[layout[rec + _XH]:layout[rec + _XH] + cols]
-            cell = state[layout[rec + _CELL]:layout[rec + _CELL] + hidden]
-            for j in range(n_in):
-                xh[j] = previous[j]
-            w = weights[layout[rec + _W]:layout[rec + _W] + 4 * hidden * cols].reshape((4 * hidden, cols))
-            bias = weights[layout[rec + _B]:layout[rec + _B] + 4 * hidden]
-            for r in range(4 * hidden):
-                acc = bias[r]
-                for j in range(cols):
-                    acc += w[r, j] * xh[j]
-                ifgo[r] = acc
-            h = xh[n_in:]
-            for j in range(hidden):  # torch's gate order: input, forget, cell (g), output
-                cell[j] = (sigmoid_mode(ifgo[hidden + j], mode) * cell[j]
-                           + sigmoid_mode(ifgo[j], mode) * tanh_mode(ifgo[2 * hidden + j], mode))
-                h[j] = sigmoid_mode(ifgo[3 * hidden + j], mode) * tanh_mode(cell[j], mode)
-            previous = h
-        out = b_head
-        for j in range(hidden):
-            out += weights[w_head + j] * previous[j]
-        y[t] = out
+    seq = state[layout[_SEQ]:layout[_SEQ] + CHUNK * hidden].reshape((CHUNK, hidden))
+    w_head = weights[layout[_W_HEAD]:layout[_W_HEAD] + hidden]
+    b_head = weights[layout[_B_HEAD]]
+    for start in range(0, x.shape[0], CHUNK):
+        m = min(CHUNK, x.shape[0] - start)
+        for layer in range(layout[_N_LAYERS]):
+            _layer(layout, weights, state, _LAYERS + _LAYER_RECORD * layer, x[start:start + m], seq, m, ifgo,
+                   hidden, mode)
+        out = y[start:start + m]
+        for t in range(m):
+            acc = b_head
+            for j in range(hidden):
+                acc += w_head[j] * seq[t, j]
+            out[t] = acc
