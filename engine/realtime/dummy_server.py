@@ -6,7 +6,6 @@ keeps only the last lines of its log, and is killed with SIGKILL if it does not 
 from __future__ import annotations
 
 import collections
-import itertools
 import os
 import shutil
 import subprocess
@@ -15,16 +14,27 @@ import time
 
 from engine.errors import AmpemuError
 
-_names = itertools.count()
+# libjack keeps at most 8 server names in its shared registry, and a jackd killed with SIGKILL keeps
+# its entry until a server of the same name starts again. Unique names per run would fill the
+# registry ("Too many servers already active"), so private servers reuse a small pool of names.
+NAME_POOL = [f"ampemu-dummy-{i}" for i in range(4)]
 
 
 class DummyJackServer:
     def __init__(self, rate: int = 48000, period: int = 64, realtime: bool = True, name: str | None = None,
                  log_lines: int = 200):
-        self.name = name or f"ampemu-{os.getpid()}-{next(_names)}"
+        self.name = name or self._free_name()
         self.rate, self.period, self.realtime = rate, period, realtime
         self._log = collections.deque(maxlen=log_lines)  # bounded: jackd can print an xrun line per cycle
         self.process: subprocess.Popen | None = None
+
+    @staticmethod
+    def _free_name() -> str:
+        """The first name of the pool that no running server answers to."""
+        for candidate in NAME_POOL:
+            if not _server_answers(candidate):
+                return candidate
+        raise AmpemuError(f"all private JACK server names ({', '.join(NAME_POOL)}) are in use")
 
     @property
     def env(self) -> dict:
@@ -62,16 +72,7 @@ class DummyJackServer:
             self._log.append(line)
 
     def _accepts_clients(self) -> bool:
-        import jack
-
-        jack.set_error_function(lambda message: None)  # the failed tries print several lines each
-        try:
-            jack.Client("ampemu-probe", no_start_server=True, servername=self.name).close()
-            return True
-        except jack.JackOpenError:
-            return False
-        finally:
-            jack.set_error_function(None)
+        return _server_answers(self.name)
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout` seconds; returns jackd's exit status."""
@@ -91,3 +92,16 @@ class DummyJackServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _server_answers(name: str) -> bool:
+    import jack
+
+    jack.set_error_function(lambda message: None)  # the failed tries print several lines each
+    try:
+        jack.Client("ampemu-probe", no_start_server=True, servername=name).close()
+        return True
+    except jack.JackOpenError:
+        return False
+    finally:
+        jack.set_error_function(None)
