@@ -23,6 +23,7 @@ GOLDENS = [
     ("slimmable_container", 0.5, "slimmable_container.slim0.5"),
     ("slimmable_wavenet", None, "slimmable_wavenet"), ("slimmable_wavenet", 0.0, "slimmable_wavenet.slim0.0"),
     ("slimmable_wavenet", 0.5, "slimmable_wavenet.slim0.5"),
+    ("wavenet_condition_dsp", None, "wavenet_condition_dsp"),
 ]
 
 
@@ -148,7 +149,7 @@ def test_a2_kernel_agrees_with_float64_reference(shape, fast, tolerance):
     assert np.max(np.abs(out - expected)) <= tolerance
 
 
-@pytest.mark.parametrize("name, slim", [("fuzzface_a2", None), ("lstm", None)])
+@pytest.mark.parametrize("name, slim", [("fuzzface_a2", None), ("lstm", None), ("wavenet_condition_dsp", None)])
 def test_output_is_bit_identical_for_any_partition(name, slim):
     model = load_model(a2_path(name), slim=slim)
     x = guitar_like(0.3, 48000, seed=5)
@@ -165,7 +166,7 @@ def test_lstm_reset_restores_the_files_initial_state():
     assert np.array_equal(run_partition(model, x, [64]), first)
 
 
-@pytest.mark.parametrize("name", ["fuzzface_a2", "lstm"])
+@pytest.mark.parametrize("name", ["fuzzface_a2", "lstm", "wavenet_condition_dsp"])
 def test_processing_allocates_nothing(name):
     assert_allocates_nothing(load_model(a2_path(name)), guitar_like(0.3, 48000, seed=8)[:64 * 100])
 
@@ -231,3 +232,13 @@ def test_lstm_agrees_with_float64_reference(hidden, layers):
     out = run_partition(model, x, MIXED)
     assert np.std(expected) > 1e-3 and np.max(np.abs(out - expected)) <= 2e-5
     assert np.array_equal(run_partition(model, x, [x.size]), out)
+
+
+def test_condition_dsp_prewarm_and_round_trip():
+    """Core prewarms the condition_dsp's receptive field plus the model's: 23 + 22 = 45 samples."""
+    model = read_nam(a2_path("wavenet_condition_dsp"))
+    assert model.condition_dsp.arrays[-1].head_size == 3 and model.receptive_field == 45
+    assert load_model(a2_path("wavenet_condition_dsp")).prewarm_samples == 45
+    again = parse_nam(json.loads(json.dumps(to_document(model))))
+    for p, q in zip(model.condition_dsp.arrays[1].parameters(), again.condition_dsp.arrays[1].parameters(), strict=True):
+        assert np.array_equal(p, q)

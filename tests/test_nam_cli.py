@@ -26,10 +26,10 @@ def test_process_renders_a_nam_like_core(tmp_path, capsys):
 
 def test_process_refuses_an_unsupported_nam_in_one_line(tmp_path, capsys):
     clean = shared_path("models", "nam", "golden", "input_guitar_6s.wav")
-    model = shared_path("models", "nam-a2", "wavenet_condition_dsp.nam")
+    model = shared_path("models", "nam-a2", "wavenet_a2_max.nam")
     assert main(["process", "--model", str(model), str(clean), str(tmp_path / "o.wav")]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "condition_dsp" in lines[0] and "is not supported" in lines[0] and str(model) in lines[0]
+    assert len(lines) == 1 and "grouped convs" in lines[0] and "is not supported" in lines[0] and str(model) in lines[0]
     assert not (tmp_path / "o.wav").exists()
 
 

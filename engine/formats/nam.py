@@ -33,8 +33,12 @@ submodels sorted by `max_value`, each a complete `.nam` document.
 A layer array's `slimmable: {method: slice_channels_uniform, kwargs: {allowed_channels}}` makes a
 slimmable WaveNet (`NamWaveNet.slimmed`: the first n channels of every tensor, Core's rule).
 
-Features not implemented (blended gating, FiLM, grouped convs, condition_dsp, a post-stack head,
-ConvNet, Linear, ...) are refused in one line that names the feature.
+`config.condition_dsp` (a WaveNet) runs on the input; its multi-channel output (its last head_size
+channels, times its head_scale) replaces the raw input as every layer's condition (mixin weights
+(B', condition_size)); the first array's input stays the raw signal.
+
+Features not implemented (blended gating, FiLM, grouped convs, a post-stack head, ConvNet, Linear, ...)
+are refused in one line that names the feature.
 """
 
 from __future__ import annotations
@@ -197,11 +201,13 @@ class NamWaveNet:
     sample_rate: int = DEFAULT_SAMPLE_RATE
     metadata: dict = field(default_factory=dict)
     version: str = WRITE_VERSION
+    condition_dsp: "NamWaveNet | None" = None  # its output (last head_size channels) is every layer's condition
 
     @property
     def receptive_field(self) -> int:
         """Input samples that reach one output (also NeuralAmpModelerCore's prewarm length)."""
-        return 1 + sum(a.receptive_field for a in self.arrays)
+        before = self.condition_dsp.receptive_field if self.condition_dsp else 1
+        return before + sum(a.receptive_field for a in self.arrays)
 
     @property
     def macs_per_sample(self) -> int:
@@ -214,7 +220,7 @@ class NamWaveNet:
                 bc = 2 * b if a.layer_gated(i) else b
                 total += a.layer_kernel(i) * c * bc + bc * a.condition_size + (c * b if a.layer1x1 else 0)
                 total += a.head_in * b if a.head1x1_weights else 0
-        return total
+        return total + (self.condition_dsp.macs_per_sample if self.condition_dsp else 0)
 
     @property
     def is_slimmable(self) -> bool:
@@ -262,7 +268,8 @@ class NamWaveNet:
         slim = "/".join(",".join(map(str, a.allowed_channels or [a.channels])) for a in self.arrays)
         return (f"NAM WaveNet, {sizes} channels, {layers} layers, kernel {'/'.join(map(str, kernels))}, "
                 f"{', '.join(acts)}" + (f", head kernel {head}" if head > 1 else "")
-                + (f", slimmable to {slim} channels" if self.is_slimmable else ""))
+                + (f", slimmable to {slim} channels" if self.is_slimmable else "")
+                + (f", conditioned by a {self.condition_dsp.describe()}" if self.condition_dsp else ""))
 
 
 @dataclass
@@ -441,7 +448,7 @@ def _array_config(path, index: int, cfg, previous: dict | None) -> dict:
     c = _int(path, f"{where} channels", cfg["channels"], 1, MAX_CHANNELS)
     out = {
         "input_size": _int(path, f"{where} input_size", cfg["input_size"], 1, MAX_CHANNELS),
-        "condition_size": _int(path, f"{where} condition_size", cfg["condition_size"], 1, 1),
+        "condition_size": _int(path, f"{where} condition_size", cfg["condition_size"], 1, MAX_CHANNELS),
         "channels": c,
         "bottleneck": _int(path, f"{where} bottleneck", cfg.get("bottleneck", c), 1, MAX_CHANNELS),
     }
@@ -603,10 +610,8 @@ def _metadata(path, doc: dict) -> dict:
     return metadata
 
 
-def _parse_wavenet(doc: dict, config: dict, path) -> NamWaveNet:
+def _parse_wavenet(doc: dict, config: dict, path, outputs: int | None = 1) -> NamWaveNet:
     for key, value in config.items():
-        if key == "condition_dsp" and value is not None:
-            raise _unsupported(path, "config", "condition_dsp", key, value)
         if key == "head" and value is not None:
             raise _unsupported(path, "config", "a post-stack head", key, value)
         if key == "in_channels" and value != 1:
@@ -622,12 +627,36 @@ def _parse_wavenet(doc: dict, config: dict, path) -> NamWaveNet:
     cfgs: list[dict] = []
     for i, cfg in enumerate(layers):
         cfgs.append(_array_config(path, i, cfg, cfgs[-1] if cfgs else None))
-    if cfgs[-1]["head_size"] != 1:
+    if outputs is not None and cfgs[-1]["head_size"] != outputs:
         raise _fail(path, f"the last layer array's head_size is {cfgs[-1]['head_size']}; a mono model needs 1")
+    condition = _condition_dsp(config.get("condition_dsp"), path)
+    conditions = condition.arrays[-1].head_size if condition else 1
+    for i, cfg in enumerate(cfgs):
+        if cfg["condition_size"] != conditions:
+            raise _fail(path, f"layer array {i} condition_size {cfg['condition_size']} must be {conditions} "
+                              f"({'the condition_dsp outputs' if condition else 'the mono input'})")
     read = _Reader(_weights(path, doc["weights"], sum(_weight_count(c) for c in cfgs) + 1))
     arrays = [_unpack_array(cfg, read) for cfg in cfgs]
     return NamWaveNet(arrays=arrays, head_scale=float(read.take(1)[0]), sample_rate=_sample_rate(path, doc),
-                      metadata=_metadata(path, doc), version=doc["version"])
+                      metadata=_metadata(path, doc), version=doc["version"], condition_dsp=condition)
+
+
+def _condition_dsp(value, path) -> NamWaveNet | None:
+    """A WaveNet run on the input whose (multi-channel) output conditions every layer (Core's condition_dsp)."""
+    if value is None:
+        return None
+    where = f"{path} (condition_dsp)"
+    if not isinstance(value, dict) or value.get("architecture") != "WaveNet":
+        raise _unsupported(path, "config", "a condition_dsp other than a WaveNet", "condition_dsp", value)
+    for key in ("version", "config", "weights"):
+        if key not in value:
+            raise _fail(where, f"missing key '{key}'")
+    _check_version(where, value["version"])
+    if not isinstance(value["config"], dict):
+        raise _fail(where, "'config' must be a JSON object")
+    if value["config"].get("condition_dsp") is not None:
+        raise _unsupported(path, "config", "a nested condition_dsp", "condition_dsp", value["config"]["condition_dsp"])
+    return _parse_wavenet(value, value["config"], where, outputs=None)
 
 
 def _parse_lstm(doc: dict, config: dict, path) -> NamLSTM:
@@ -703,7 +732,7 @@ def read_nam(path) -> NamWaveNet | NamLSTM | NamContainer:
     return parse_nam(read_document(path), path)
 
 
-def to_document(model: NamWaveNet) -> dict:
+def to_document(model: NamWaveNet, outputs: int | None = 1) -> dict:
     """The `.nam` document (A1 arrays in the classic config, A2 arrays in theirs); refuses shapes and values NAM cannot load."""
     if not isinstance(model, NamWaveNet):
         raise AmpemuError(f"only NAM WaveNets are written, not {type(model).__name__}")
@@ -725,10 +754,12 @@ def to_document(model: NamWaveNet) -> dict:
         raise AmpemuError("model weights contain NaN or Infinity: training diverged; export an earlier checkpoint")
     doc = {
         "version": model.version, "architecture": "WaveNet",
-        "config": {"layers": [a.config() for a in model.arrays], "head": None, "head_scale": float(model.head_scale)},
+        "config": {"layers": [a.config() for a in model.arrays], "head": None, "head_scale": float(model.head_scale),
+                   **({"condition_dsp": to_document(model.condition_dsp, None)} if model.condition_dsp else {})},
         "weights": weights, "sample_rate": int(model.sample_rate), "metadata": model.metadata,
     }
-    parse_nam(doc, "<export>")  # what we write must be what we (and NAM) read
+    _check_version("<export>", doc["version"])
+    _parse_wavenet(doc, doc["config"], "<export>", outputs)  # what we write must be what we (and NAM) read
     return doc
 
 

@@ -36,19 +36,22 @@ TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(
     "Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish"))
 
 # layout header slots (scratch slots are state offsets of (rows, n)-packed work arrays)
-_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _COLS, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS = range(12)
-_ARRAYS = 16  # per-array records start here
+(_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _COLS, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS,
+ _N_COND, _COND_SCALE, _COND, _COND_ROWS) = range(16)
+_ARRAYS = 16  # per-array records start here: a condition_dsp's arrays (the first _N_COND), then the model's
 (_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD, _B, _HEAD_IN, _HEAD_K, _HEAD_HIST, _HEAD_BUF,
- _LAYER1X1) = range(14)
-_ARRAY_RECORD = 14
+ _LAYER1X1, _CONDITIONS) = range(15)
+_ARRAY_RECORD = 15
 _DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF, _W_H1, _B_H1 = range(14)
 _LAYER_RECORD = 14
 
 
 def build(model: NamWaveNet, fast: bool):
     """Pack `model` into (layout, weights, state, cursor) for `process`."""
-    n_arrays = len(model.arrays)
-    n_layers = sum(len(a.dilations) for a in model.arrays)
+    condition = model.condition_dsp
+    all_arrays = (condition.arrays if condition else []) + model.arrays
+    n_arrays = len(all_arrays)
+    n_layers = sum(len(a.dilations) for a in all_arrays)
     layers_at = _ARRAYS + _ARRAY_RECORD * n_arrays
     layout = np.zeros(layers_at + _LAYER_RECORD * n_layers, dtype=np.int64)
     layout[_FAMILY], layout[_MODE], layout[_N_ARRAYS], layout[_CHUNK] = FAMILY, int(fast), n_arrays, CHUNK
@@ -65,12 +68,13 @@ def build(model: NamWaveNet, fast: bool):
 
     rows = {"cols": 1, "z": 1, "act": 1, "res": 1, "head": 1}
     layer = 0
-    for a, array in enumerate(model.arrays):
+    for a, array in enumerate(all_arrays):
         c, b, head_in = array.channels, array.inner_channels, array.head_in
         rec = _ARRAYS + _ARRAY_RECORD * a
         layout[rec + _IN], layout[rec + _C], layout[rec + _H] = array.input_size, c, array.head_size
         layout[rec + _B], layout[rec + _HEAD_IN], layout[rec + _LAYER1X1] = b, head_in, int(array.layer1x1)
         layout[rec + _LAYERS_IN], layout[rec + _FIRST] = len(array.dilations), layer
+        layout[rec + _CONDITIONS] = array.condition_size
         # matmul_acc wants W as (in, out): torch's (out, in[, k]) transposed, taps outermost
         layout[rec + _W_RE] = put(np.transpose(array.rechannel))
         head_k = array.head_kernel_size
@@ -88,7 +92,7 @@ def build(model: NamWaveNet, fast: bool):
             layout[lrec + _GATED] = int(gated)
             layout[lrec + _W_CONV] = put(np.transpose(array.conv_weights[i], (2, 1, 0)))
             layout[lrec + _B_CONV] = put(array.conv_biases[i])
-            layout[lrec + _W_MIX] = put(array.mixin_weights[i][:, 0])  # the condition is the mono input
+            layout[lrec + _W_MIX] = put(np.transpose(array.mixin_weights[i]))
             if array.layer1x1:
                 layout[lrec + _W_RES] = put(np.transpose(array.residual_weights[i]))
                 layout[lrec + _B_RES] = put(array.residual_biases[i])
@@ -103,6 +107,10 @@ def build(model: NamWaveNet, fast: bool):
         rows["res"] = max(rows["res"], c)
         rows["head"] = max(rows["head"], head_in, array.head_size)
     layout[_HEAD_SCALE] = put([model.head_scale])
+    layout[_N_COND], layout[_COND_ROWS] = (len(condition.arrays), condition.arrays[-1].head_size) if condition else (0, 1)
+    layout[_COND_SCALE] = put([condition.head_scale if condition else 1.0])
+    layout[_COND] = state_size
+    state_size += layout[_COND_ROWS] * CHUNK
     for slot, name in ((_COLS, "cols"), (_Z, "z"), (_ACT, "act"), (_RES, "res"), (_HEAD_A, "head"), (_HEAD_B, "head")):
         layout[slot] = state_size
         state_size += rows[name] * CHUNK
@@ -200,23 +208,43 @@ def _conv(out, weights, w_off, state, cols_at, buf, hist, chunk, pos, rows, taps
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _chunk(layout, weights, state, cursor, x, y, start, n):
-    chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
-    layers_at = _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
+    chunk = layout[_CHUNK]
     pos = cursor[0]
     if pos + n > chunk:
         _compact(layout, state, pos)
         pos = 0
     xin = x[start:start + n]
-    rows_in = xin.reshape((1, n))  # array 0's input and every layer's condition
+    n_cond, rows = layout[_N_COND], layout[_COND_ROWS]
+    cond = state[layout[_COND]:layout[_COND] + rows * n].reshape((rows, n))
+    if n_cond > 0:  # the condition_dsp's output, times its head_scale, conditions the model's layers
+        src = _net(layout, weights, state, 0, n_cond, xin, cond, pos, n)
+        scale = weights[layout[_COND_SCALE]]
+        for o in range(rows):
+            for t in range(n):
+                cond[o, t] = scale * src[o, t]
+    final = _net(layout, weights, state, n_cond, layout[_N_ARRAYS], xin, cond, pos, n)
+    scale = weights[layout[_HEAD_SCALE]]
+    out_y = y[start:start + n]
+    for t in range(n):
+        out_y[t] = scale * final[0, t]
+    cursor[0] = pos + n
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _net(layout, weights, state, first_array, end_array, xin, cond, pos, n):
+    """Arrays first_array..end_array-1 on the input xin, conditioned by xin (mono) or cond (a condition_dsp's
+    rows); returns the last array's head output (rows, n)."""
+    chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
+    layers_at = _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
+    rows_in = xin.reshape((1, n))  # the first array's input
     head_in, head_out = layout[_HEAD_A], layout[_HEAD_B]
-    n_arrays = layout[_N_ARRAYS]
-    for a in range(n_arrays):
+    for a in range(first_array, end_array):
         rec = _ARRAYS + _ARRAY_RECORD * a
         c, b, n_heads, n_layers = layout[rec + _C], layout[rec + _B], layout[rec + _H], layout[rec + _LAYERS_IN]
         acc_rows = layout[rec + _HEAD_IN]
-        last_array = a + 1 == n_arrays
+        last_array = a + 1 == end_array
         head = state[head_in:head_in + acc_rows * n].reshape((acc_rows, n))
-        if a == 0:
+        if a == first_array:
             head[:, :] = 0.0
         # rechannel 1x1 (no bias) into the first layer's buffer
         first = layers_at + _LAYER_RECORD * layout[rec + _FIRST]
@@ -231,10 +259,17 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
             z = state[layout[_Z]:layout[_Z] + c_conv * n].reshape((c_conv, n))
             b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
-            for o in range(c_conv):
-                bias, w = weights[b_conv + o], weights[w_mix + o]
-                for t in range(n):
-                    z[o, t] = bias + w * xin[t]
+            if layout[rec + _CONDITIONS] == 1:  # the mono input: one multiply-add per sample
+                for o in range(c_conv):
+                    bias, w = weights[b_conv + o], weights[w_mix + o]
+                    for t in range(n):
+                        z[o, t] = bias + w * xin[t]
+            else:
+                for o in range(c_conv):
+                    bias = weights[b_conv + o]
+                    for t in range(n):
+                        z[o, t] = bias
+                matmul_acc(z, weights, w_mix, cond, c_conv, n)
             _conv(z, weights, layout[lrec + _W_CONV], state, layout[_COLS], layout[lrec + _BUF], hist, chunk, pos, c,
                   taps, dil, c_conv, n)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
@@ -296,12 +331,8 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
         _conv(out, weights, layout[rec + _W_HEAD], state, layout[_COLS], head_buf, head_hist, chunk, pos, acc_rows,
               head_k, 1, n_heads, n)
         head_in, head_out = head_out, head_in
-    final = state[head_in:head_in + n]  # after the swap: the last array's head output, row 0
-    scale = weights[layout[_HEAD_SCALE]]
-    out_y = y[start:start + n]
-    for t in range(n):
-        out_y[t] = scale * final[t]
-    cursor[0] = pos + n
+    rec = _ARRAYS + _ARRAY_RECORD * (end_array - 1)
+    return state[head_in:head_in + layout[rec + _H] * n].reshape((layout[rec + _H], n))  # after the swap
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
