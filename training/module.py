@@ -112,8 +112,8 @@ class CaptureModule(L.LightningModule):
         if terms.dim() == 2:
             terms = terms.sum(0)
         val_esr = (terms[0] / terms[1].clamp_min(1e-12)).item()
-        if not self.trainer.sanity_checking:
-            self.best_val_esr = val_esr if not val_esr >= self.best_val_esr else self.best_val_esr
+        if not self.trainer.sanity_checking and not val_esr >= self.best_val_esr:  # the NaN start counts as worse
+            self.best_val_esr = val_esr
         self.log("val_esr", val_esr, prog_bar=True, rank_zero_only=True)
 
     def configure_optimizers(self):
