@@ -61,14 +61,14 @@ def conv_acc(out, w, w_off, buf, base, stride, c, taps, dil, n_out, n):
     """out[o, t] += sum_{k, j} W[k*c + j, o] * buf[base + j*stride + t - (taps-1-k)*dil]: a causal dilated
     conv (or, with taps 1, a 1x1) read in place from a history buffer, no gathered copy.
 
-    The c*taps input rows are blocked 4 at a time across taps, so a few channels with many taps (NAM A2's
-    3 channels x kernel 6) still get 4 multiply-adds per output load and store, and output rows are
-    blocked 4 at a time with a 4-input remainder for 1-3 leftover rows. Every sample sees the same
-    operations whatever n is: bit-identical for any block partition.
+    For the shapes matmul_acc handles poorly: few or odd input channels (NAM A2-Lite's 3 channels x
+    kernel 6) and 1-3 outputs (a head). The c*taps input rows are blocked 4 at a time across taps, one
+    pass over time per output and block: 4 multiply-adds per output load and store. (Its 4x4 register
+    blocks need the inputs as one 2-D array: four separate row views defeat LLVM's vectoriser, 3x
+    slower.) Every sample sees the same operations whatever n is: bit-identical for any partition.
     """
     n_in = c * taps
     in4 = n_in - n_in % 4
-    out4 = n_out - n_out % 4
     for g in range(in4 // 4):
         jj = 4 * g
         r0 = _tap_row(jj, base, stride, c, taps, dil)
@@ -76,23 +76,7 @@ def conv_acc(out, w, w_off, buf, base, stride, c, taps, dil, n_out, n):
         r2 = _tap_row(jj + 2, base, stride, c, taps, dil)
         r3 = _tap_row(jj + 3, base, stride, c, taps, dil)
         x0, x1, x2, x3 = buf[r0:r0 + n], buf[r1:r1 + n], buf[r2:r2 + n], buf[r3:r3 + n]
-        for oq in range(out4 // 4):
-            o = 4 * oq
-            p = w_off + jj * n_out + o
-            a0, b0, c0, d0 = w[p], w[p + 1], w[p + 2], w[p + 3]
-            p += n_out
-            a1, b1, c1, d1 = w[p], w[p + 1], w[p + 2], w[p + 3]
-            p += n_out
-            a2, b2, c2, d2 = w[p], w[p + 1], w[p + 2], w[p + 3]
-            p += n_out
-            a3, b3, c3, d3 = w[p], w[p + 1], w[p + 2], w[p + 3]
-            for t in range(n):
-                v0, v1, v2, v3 = x0[t], x1[t], x2[t], x3[t]
-                out[o, t] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
-                out[o + 1, t] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
-                out[o + 2, t] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3
-                out[o + 3, t] += d0 * v0 + d1 * v1 + d2 * v2 + d3 * v3
-        for o in range(out4, n_out):
+        for o in range(n_out):
             p = w_off + jj * n_out + o
             a0, a1, a2, a3 = w[p], w[p + n_out], w[p + 2 * n_out], w[p + 3 * n_out]
             for t in range(n):

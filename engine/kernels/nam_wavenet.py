@@ -186,10 +186,9 @@ def _conv(out, weights, w_off, state, cols_at, buf, hist, chunk, pos, rows, taps
     """out += causal dilated conv of a history buffer's rows (weights (taps, rows, n_out)).
 
     Rows in multiples of 4 and 4+ outputs: gather the taps into one (taps*rows, n) matrix and run
-    matmul_acc (LLVM vectorises its 4x4 blocks over two arrays; reading 4 separate rows in place defeats
-    that: 3x slower). Other shapes (A2-Lite's 3 rows, the A2 head's 1 output): conv_acc in place, whose
-    blocks of 4 inputs span taps and also serve 1-3 output rows, saving the copy and 3/4 of the
-    remainder passes (about 2x on A2-Lite).
+    matmul_acc's 4x4 blocks. Other shapes (A2-Lite's 3 rows, the A2 head's 1 output): conv_acc in place,
+    whose blocks of 4 inputs span taps, saving the copy and 3/4 of matmul_acc's remainder passes (about
+    2x on A2-Lite).
     """
     stride = hist + chunk
     now = buf + hist + pos  # state index of row 0's first sample of this block
