@@ -11,8 +11,7 @@ from conftest import guitar_like, shared_path
 from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.nam import NamContainer, parse_nam, read_nam, to_document
-from engine.models import load_model, nam_wavenet_model
-from nam_reference import nam_forward, random_nam
+from engine.models import load_model
 from test_nam_kernel import MIXED, assert_allocates_nothing, run_blocks, run_partition
 
 # (file, --slim, golden): every file NAM's A2 README lists that the engine plays
@@ -122,31 +121,6 @@ def test_lstm_weight_count_is_checked(tmp_path):
     (tmp_path / "l.nam").write_text(json.dumps(doc))
     with pytest.raises(AmpemuError, match="has 69 weights but its config needs 70"):
         load_model(tmp_path / "l.nam")
-
-
-# every A2 knob the common path reads, away from the A2 defaults
-A2_SHAPES = {
-    "bottleneck, head1x1, per-layer kernels/activations/gating, head kernel": [
-        dict(channels=5, head_size=4, dilations=[1, 3, 7], kernel_sizes=[2, 6, 3], bottleneck=3, head1x1=4,
-             activations=[("LeakyReLU", 0.2), ("Tanh", 0.01), ("SiLU", 0.01)], gating=[False, True, False],
-             head_kernel_size=5),
-        dict(channels=4, head_size=1, dilations=[2, 5], kernel_size=4, layer1x1=False, head_kernel_size=16,
-             head_bias=True, activation="ReLU")],
-    "A2 shape": [dict(channels=4, head_size=1, dilations=[1, 3, 7, 17, 1, 13], kernel_sizes=[6, 6, 6, 6, 15, 15],
-                      activations=[("LeakyReLU", 0.01)] * 6, gating=[False] * 6, bottleneck=4, head_kernel_size=16,
-                      head_bias=True)],
-}
-
-
-@pytest.mark.parametrize("shape", A2_SHAPES)
-@pytest.mark.parametrize("fast, tolerance", [(False, 2e-6), (True, 2e-4)])
-def test_a2_kernel_agrees_with_float64_reference(shape, fast, tolerance):
-    weights = random_nam(A2_SHAPES[shape], seed=len(shape), head_scale=0.5)
-    x = guitar_like(0.4, 48000, seed=12)
-    expected = nam_forward(weights, x)
-    out = run_partition(nam_wavenet_model(weights, fast=fast), x, MIXED)
-    assert np.std(expected) > 1e-3
-    assert np.max(np.abs(out - expected)) <= tolerance
 
 
 @pytest.mark.parametrize("name, slim", [("fuzzface_a2", None), ("lstm", None), ("wavenet_condition_dsp", None)])

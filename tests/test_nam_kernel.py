@@ -82,6 +82,16 @@ SHAPES = {
         dict(channels=7, head_size=3, kernel_size=1, dilations=[1], activation="Hardtanh"),
         dict(channels=3, head_size=1, kernel_size=5, dilations=[3, 300], activation="Sigmoid", gated=True,
              head_bias=True)],
+    # issue 11: every A2 knob the kernel reads, away from the A2 defaults
+    "A2: bottleneck, head1x1, per-layer kernels/activations/gating, head kernel, layer1x1 off": [
+        dict(channels=5, head_size=4, dilations=[1, 3, 7], kernel_sizes=[2, 6, 3], bottleneck=3, head1x1=4,
+             activations=[("LeakyReLU", 0.2), ("Tanh", 0.01), ("SiLU", 0.01)], gating=[False, True, False],
+             head_kernel_size=5),
+        dict(channels=4, head_size=1, dilations=[2, 5], kernel_size=4, layer1x1=False, head_kernel_size=16,
+             head_bias=True, activation="ReLU")],
+    "A2 shape": [dict(channels=4, head_size=1, dilations=[1, 3, 7, 17, 1, 13], kernel_sizes=[6, 6, 6, 6, 15, 15],
+                      activations=[("LeakyReLU", 0.01)] * 6, gating=[False] * 6, bottleneck=4, head_kernel_size=16,
+                      head_bias=True)],
 }
 
 
