@@ -30,7 +30,7 @@ def audio():
     return guitar_like(1.5, RATE, seed=3)
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", [name for name, (arch, _) in PRESETS.items() if arch == "gated_wavenet"])
 def test_exported_json_matches_torch_forward(preset, audio, tmp_path):
     """The equivalence that makes it one product: engine kernel (exact mode) == torch, <= 2e-5."""
     module = module_for(preset)

@@ -1,15 +1,16 @@
-"""`ampemu export --checkpoint CKPT --format json|onnx --out FILE`: a model file the engine plays."""
+"""`ampemu export --checkpoint CKPT --format json|onnx|nam --out FILE`: a model file the engine plays."""
 
 from __future__ import annotations
 
 from training.cli_support import add_checkpoint_argument, load_checkpoint, require_training_stack
 
-FORMATS = ("json", "onnx")  # kept torch-free; training.export.EXPORTERS is the truth
+FORMATS = ("json", "onnx", "nam")  # kept torch-free; training.export.EXPORTERS is the truth
 
 
 def add_arguments(p) -> None:
     add_checkpoint_argument(p)
-    p.add_argument("--format", default="json", choices=FORMATS, help="model file format (default json; onnx: a streaming graph, see docs/onnx.md)")
+    p.add_argument("--format", default="json", choices=FORMATS, help="model file format (default json; onnx: a streaming graph, see docs/onnx.md; "
+                   "nam: Neural Amp Modeler, for nam-* presets, see docs/nam.md)")
     p.add_argument("--out", required=True, help="model file to write (atomically)")
     p.add_argument("--name", default=None, help="model name stored in the file (default: the file's stem)")
 

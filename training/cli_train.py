@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from training.cli_support import add_capture_arguments, require_training_stack
 
-PRESET_NAMES = ("seed", "gated-8", "gated-16")  # kept torch-free; training.model.PRESETS is the truth
+PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano")  # kept torch-free; training.model.PRESETS is the truth
 
 
 def add_arguments(p) -> None:
     add_capture_arguments(p)
-    p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and model.json")
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and the model (model.json, or model.nam for nam-* presets)")
     p.add_argument("--preset", default="seed", help=f"model size: {', '.join(PRESET_NAMES)} (default seed)")
     p.add_argument("--channels", type=int, default=None, help="override the preset's channel count")
     p.add_argument("--kernel-size", type=int, default=None, help="override the preset's kernel size")

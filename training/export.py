@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import AmpemuError
+from engine.formats import nam
 from engine.formats.wavenetva_json import GatedWaveNetWeights, write_model
-from training.model import GatedWaveNet
+from training.model import GatedWaveNet, NamA1WaveNet
 from training.module import CaptureModule
 from training.onnx_export import export_onnx
 
@@ -42,7 +43,43 @@ def export_json(module: CaptureModule, path, metadata: dict) -> Path:
     return write_model(gated_wavenet_weights(module.net, module.hparams.sample_rate, metadata), path)
 
 
-EXPORTERS = {"json": export_json, "onnx": export_onnx}
+def nam_wavenet(net: NamA1WaveNet, sample_rate: int, metadata: dict) -> nam.NamWaveNet:
+    """torch layers -> the engine's NamWaveNet; the input gain is folded into every weight that reads
+    the raw input (the first rechannel and each layer's mixin, all bias-free, so folding is exact)."""
+    gain = float(net.input_gain.detach())
+    arrays = []
+    for i, (cfg, array) in enumerate(zip(net.layers, net.arrays)):
+        arrays.append(nam.NamLayerArray(
+            input_size=cfg["input_size"], condition_size=1, head_size=cfg["head_size"], channels=cfg["channels"],
+            kernel_size=cfg["kernel_size"], dilations=list(cfg["dilations"]), activation="Tanh", gated=False,
+            rechannel=_np(array.rechannel.weight[:, :, 0] * (gain if i == 0 else 1.0)),
+            conv_weights=[_np(c.weight) for c in array.convs], conv_biases=[_np(c.bias) for c in array.convs],
+            mixin_weights=[_np(m.weight[:, :, 0] * gain) for m in array.mixins],
+            residual_weights=[_np(r.weight[:, :, 0]) for r in array.residuals],
+            residual_biases=[_np(r.bias) for r in array.residuals],
+            head_weight=_np(array.head.weight[:, :, 0]),
+            head_bias_values=None if array.head.bias is None else _np(array.head.bias)))
+    return nam.NamWaveNet(arrays=arrays, head_scale=net.head_scale, sample_rate=int(sample_rate), metadata=metadata)
+
+
+def export_nam(module: CaptureModule, path, metadata: dict) -> Path:
+    """A `.nam` NeuralAmpModelerCore 0.5+ loads; metadata gains NAM's `loudness` (dBFS of the model's
+    output on the engine's standard phrase, engine/presets/loudness.py) and `validation_esr`."""
+    from engine.models import nam_model
+    from engine.presets.loudness import loudness_db
+
+    if not isinstance(module.net, NamA1WaveNet):
+        raise AmpemuError(f"--format nam holds NAM WaveNets only; preset '{module.hparams.preset}' "
+                          f"({module.hparams.architecture}) exports as json or onnx")
+    model = nam_wavenet(module.net, module.hparams.sample_rate, dict(metadata))
+    model.metadata["loudness"] = round(loudness_db(nam_model(model, fast=True)), 3)
+    model.metadata["training"] = {"validation_esr": metadata.get("validation_esr")}  # where NAM's trainer puts it
+    return nam.write_nam(model, path)
+
+
+EXPORTERS = {"json": export_json, "onnx": export_onnx, "nam": export_nam}
+# the file `ampemu train` writes at the end of a run, by architecture
+NATIVE_FORMAT = {"gated_wavenet": "json", "nam_wavenet": "nam"}
 
 
 def model_metadata(module: CaptureModule, name: str) -> dict:

@@ -4,7 +4,8 @@ Run directory layout:
   config.json            everything the run was started with, resolved (preset, sizes, capture checks)
   metrics.csv            per-step training ESR, per-validation val_esr (Lightning's CSVLogger)
   checkpoints/best.ckpt  lowest validation ESR so far; last.ckpt; interrupted.ckpt after Ctrl-C
-  model.json             exported from the best checkpoint when the run ends (or is interrupted)
+  model.json | model.nam exported from the best checkpoint when the run ends (or is interrupted):
+                         .json for gated WaveNets, .nam for NAM presets
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from lightning.pytorch.loggers import CSVLogger
 from engine.errors import AmpemuError
 from training.capture import load_capture
 from training.data import CaptureData
-from training.export import export
+from training.export import NATIVE_FORMAT, export
 from training.module import CaptureModule, CosineSchedule
 
 # Default recipe, measured on a 2-core x86 CPU (docs/training.md): 16384-sample windows, 2 per batch,
@@ -154,7 +155,8 @@ def train(cfg: TrainConfig) -> dict:
                "seconds": round(seconds, 1), "best_checkpoint": source}
     if source and os.path.exists(source):
         exported = CaptureModule.load_from_checkpoint(source, map_location="cpu")
-        summary["model"] = str(export(exported, run_dir / "model.json", "json", name=run_dir.name))
+        fmt = NATIVE_FORMAT[exported.hparams.architecture]
+        summary["model"] = str(export(exported, run_dir / f"model.{fmt}", fmt, name=run_dir.name))
         summary["best_val_esr"] = exported.best_val_esr
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
