@@ -87,9 +87,11 @@ run "$PREFIX/venv/bin/pip" install -q --upgrade "$PREFIX/src[pi]"
 write_if_absent /etc/ampemu/jack.conf "# JACK settings for the ampemu pedal (read by ampemu-jack.service).
 # JACK_DEVICE: the ALSA card, see 'aplay -l' (e.g. hw:CARD=CODEC or hw:1).
 JACK_DEVICE=hw:0
-# 48 kHz, 64 frames x 3 periods: 4 ms of buffering, the sweet spot on a Pi 5 with USB audio.
+# JACK_RATE must be the rate your captures were made at: the bundled demo is a 44.1 kHz capture,
+# most NAM captures are 48 kHz (ampemu doctor compares them).
+# 64 frames x 3 periods: 4 ms of buffering, the sweet spot on a Pi 5 with USB audio.
 # Use 128 x 2 if you hear crackles with larger models.
-JACK_RATE=48000
+JACK_RATE=44100
 JACK_PERIOD=64
 JACK_NPERIODS=3
 JACK_EXTRA="

@@ -1,5 +1,6 @@
 """The preset bank: a valid bank loads, every malformed one is refused line by line, state survives."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -145,3 +146,11 @@ def test_a_crash_while_saving_leaves_the_old_state(tmp_path):
     save_current("B", state)
     assert load_current(["A", "B"], state) == 1
 
+
+
+def test_example_bank_is_valid(models):
+    bank_path = REPO / "examples" / "presets.toml"
+    if not (REPO / "examples" / "models" / "demo-overdrive.json").exists():
+        pytest.fail("examples/models/demo-overdrive.json is missing: the example bank must use a shipped model")
+    assert len(load_bank(bank_path).presets) >= 2
+    assert os.path.exists(REPO / "pi" / "default-presets.toml")
