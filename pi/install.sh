@@ -64,6 +64,10 @@ run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recom
 if [ -n "$ROOT" ] || ! id "$USER_NAME" >/dev/null 2>&1; then
     run useradd --system --home-dir /var/lib/ampemu --shell /usr/sbin/nologin "$USER_NAME"
 fi
+# Raspberry Pi OS has a gpio group owning /dev/gpiochip*; plain Debian does not: create it then
+if [ -n "$ROOT" ] || ! getent group gpio >/dev/null; then
+    run groupadd --force --system gpio
+fi
 run usermod -a -G audio,gpio "$USER_NAME"
 
 # The program: a copy of the sources (what pip installs from) and a venv without torch.
