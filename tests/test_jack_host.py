@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shared_data import guitar_like
-from jack_support import RATE, ServerEnv, seed_model_path, start_server
+from jack_support import RATE, Rig, ServerEnv, seed_model_path, start_server
 
 from engine.models import load_model
 from engine.realtime import channel as ch
@@ -38,89 +38,6 @@ def engine(server, model):
     host = JackHost([model], name="engine", n_outs=2)
     yield host
     host.close()
-
-
-class Rig:
-    """A player client (audio + MIDI out) and a recorder client around the engine.
-
-    Separate clients keep the graph a chain player -> engine -> recorder, so in each cycle the engine
-    runs after the player and before the recorder; the player reads the engine's frame counter
-    (frames done before this cycle) to learn where in the engine's timeline its signal starts.
-    """
-
-    def __init__(self, engine, signal: np.ndarray, midi: list[tuple[int, bytes]] = ()):
-        import jack
-
-        self.engine, self.signal, self.midi = engine, signal, list(midi)
-        self.player = jack.Client("player", no_start_server=True)
-        self.recorder = jack.Client("recorder", no_start_server=True)
-        self.out = self.player.outports.register("out")
-        self.midi_out = self.player.midi_outports.register("midi_out")
-        self.ins = [self.recorder.inports.register(f"in_{i}") for i in range(len(engine.outports))]
-        self.armed = threading.Event()
-        self.freewheeling = threading.Event()
-        self.done = threading.Event()
-        self.start_frame = None  # engine frames processed before the signal's first sample
-        self.position = 0
-        self.chunks = []  # (engine frame of the chunk's first sample, samples per output)
-        self.player.set_process_callback(self._play)
-        self.recorder.set_process_callback(self._record)
-        self.player.set_freewheel_callback(lambda on: self.freewheeling.set() if on else self.freewheeling.clear())
-
-    def _play(self, frames):
-        buffer = self.out.get_array()
-        self.midi_out.clear_buffer()
-        if not self.armed.is_set() or self.position >= self.signal.size:
-            buffer[:] = 0.0
-            if self.armed.is_set():
-                self.done.set()
-            return
-        if self.start_frame is None:
-            self.start_frame = int(self.engine.channel.stats[ch.FRAMES])
-            for offset, message in self.midi:  # sent only now: events before connections are lost
-                self.midi_out.write_midi_event(offset, message)
-        chunk = self.signal[self.position:self.position + frames]
-        buffer[:chunk.size] = chunk
-        buffer[chunk.size:] = 0.0
-        self.position += frames
-
-    def _record(self, frames):
-        if self.start_frame is None:
-            return
-        engine_frame = int(self.engine.channel.stats[ch.FRAMES]) - frames  # the engine already ran
-        self.chunks.append((engine_frame, [bytes(p.get_buffer()) for p in self.ins]))
-
-    def run(self, freewheel: bool, timeout: float = 60.0):
-        self.player.activate()
-        self.recorder.activate()
-        self.player.connect(self.out, "engine:in")
-        self.player.connect(self.midi_out, "engine:midi_in")
-        for port, source in zip(self.ins, self.engine.outports):
-            self.recorder.connect(source.name, port)
-        if freewheel:
-            self.player.set_freewheel(True)  # asynchronous: arm only once the server has switched
-            assert self.freewheeling.wait(10), "the server did not enter freewheel mode"
-        try:
-            self.armed.set()  # connections exist now
-            assert self.done.wait(timeout), "the signal did not play through in time"
-        finally:
-            if freewheel:
-                self.player.set_freewheel(False)
-            self.player.deactivate()
-            self.recorder.deactivate()
-            self.player.close()
-            self.recorder.close()
-
-    def recording(self, output: int) -> np.ndarray:
-        """What engine output `output` produced for the signal, aligned with its first sample."""
-        out = np.full(self.signal.size, np.nan, np.float32)
-        for frame, buffers in self.chunks:
-            data = np.frombuffer(buffers[output], np.float32)
-            start = frame - self.start_frame
-            lo, hi = max(start, 0), min(start + data.size, out.size)
-            if hi > lo:
-                out[lo:hi] = data[lo - start:hi - start]
-        return out
 
 
 def offline(signal, start_frame, input_gain, output_gain):

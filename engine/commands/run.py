@@ -1,4 +1,8 @@
-"""`ampemu run --model MODEL`: play a model live through JACK (or PortAudio with --backend sounddevice)."""
+"""`ampemu run --model MODEL` or `--presets BANK`: play live through JACK (or PortAudio with --backend sounddevice).
+
+With a bank (--presets, or the default bank when neither option is given) every preset is loaded and
+prewarmed first; MIDI, footswitches and Python switch between them with crossfades in the callback.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,24 @@ import time
 
 from engine.errors import AmpemuError
 from engine.models import load_model
-from engine.realtime.channel import Snapshot
+from engine.presets.bank import default_bank_path, load_bank
+from engine.presets.current import load_current
+from engine.presets.footswitch import start_footswitches
+from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
+from engine.realtime.channel import BLOCKS, Snapshot
 from engine.realtime.memory import lock_memory
+from engine.sd_notify import SystemdNotifier
+
+LOOP_S = 0.25  # main loop tick: saves the current preset, pings the watchdog, prints stats when due
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", required=True, help="model file (.json or .nam)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--model", help="model file (.json or .nam)")
+    source.add_argument("--presets", metavar="BANK", help="preset bank (TOML, see examples/presets.toml); without "
+                        "--model or --presets: ~/.config/ampemu/presets.toml, else /etc/ampemu/presets.toml")
+    p.add_argument("--systemd", action="store_true",
+                   help="tell systemd READY=1 once live and ping its watchdog while audio runs (Type=notify)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4, less CPU)")
     p.add_argument("--backend", choices=("jack", "sounddevice"), default="jack",
                    help="jack (default; the callback runs without Python) or sounddevice (PortAudio, no JACK needed)")
@@ -43,7 +59,7 @@ def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int) -> str:
             f"{period_us:.0f} us | longest callback CPU time so far {now.cpu_max_us():.1f} us")
 
 
-def _host(args, model):
+def _host(args, models):
     if args.backend == "sounddevice":
         from engine.realtime.sounddevice_host import SoundDeviceHost
 
@@ -51,11 +67,11 @@ def _host(args, model):
             latency = args.latency if args.latency in ("low", "high") else float(args.latency)
         except ValueError:
             raise AmpemuError(f"--latency {args.latency}: use 'low', 'high' or a number of seconds") from None
-        return SoundDeviceHost([model], device=args.device, blocksize=args.blocksize, latency=latency)
+        return SoundDeviceHost(models, device=args.device, blocksize=args.blocksize, latency=latency)
     from engine.realtime.jack_host import JackHost
 
     n_outs = len(args.destinations) if args.destinations else 2  # default: stereo, same signal on both
-    return JackHost([model], name=args.name, n_outs=n_outs, ignore_rate=args.ignore_rate)
+    return JackHost(models, name=args.name, n_outs=n_outs, ignore_rate=args.ignore_rate)
 
 
 def run(args) -> int:
@@ -63,37 +79,73 @@ def run(args) -> int:
         raise AmpemuError(f"--blocksize {args.blocksize}: must be at least 1 frame")
     if args.stats_interval <= 0:
         raise AmpemuError(f"--stats-interval {args.stats_interval}: must be a positive number of seconds")
-    model = load_model(args.model, fast=args.fast)
-    host = _host(args, model)
-    with host:
-        locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
-        host.channel.set_input_gain_db(args.input_gain)
-        host.channel.set_output_gain_db(args.output_gain)
-        # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
-        signal.signal(signal.SIGTERM, lambda *_: host.stop())
-        if args.backend == "jack":
-            host.start(args.source, args.destinations, args.midi_sources, connect=not args.no_connect)
-        else:
-            host.start()
-        print(f"ampemu run: playing {model.name} ({model.description}) at {host.samplerate} Hz, "
-              f"block {host.blocksize}, backend {args.backend}, memory "
-              f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops", flush=True)
-        started = time.monotonic()
-        previous = host.channel.snapshot()
-        interval = args.stats_interval if args.stats else 0.5
-        while not host.stopped.is_set():
-            wait = interval
-            if args.duration is not None:
-                left = args.duration - (time.monotonic() - started)
-                if left <= 0:
-                    break
-                wait = min(wait, left)
-            if host.stopped.wait(wait):
-                break
-            if args.stats:
-                now = host.channel.snapshot()
-                print(stats_line(now, now.since(previous), host.samplerate, host.blocksize), flush=True)
-                previous = now
-        if host.shutdown_reason:
-            raise AmpemuError(f"the JACK server shut down ({host.shutdown_reason.strip()}); exiting")
+    loaded = None
+    if args.model:
+        models = [load_model(args.model, fast=args.fast)]
+    else:
+        bank = load_bank(args.presets or default_bank_path())
+        print(f"ampemu run: loading {len(bank.presets)} presets from {bank.path}", flush=True)
+        loaded = load_presets(bank, fast=args.fast, say=lambda line: print(f"  {line}", flush=True))
+        models = loaded.models
+    notifier = SystemdNotifier() if args.systemd else None
+    host = _host(args, models)
+    housekeeper = footswitches = None
+    try:
+        with host:
+            locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
+            host.channel.set_input_gain_db(args.input_gain)
+            host.channel.set_output_gain_db(args.output_gain)
+            if loaded:
+                configure(host.channel, loaded, host.samplerate, load_current(loaded.names))
+            # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
+            signal.signal(signal.SIGTERM, lambda *_: host.stop())
+            if args.backend == "jack":
+                host.start(args.source, args.destinations, args.midi_sources, connect=not args.no_connect)
+            else:
+                host.start()
+            if loaded:
+                housekeeper = Housekeeper(host.channel).start()
+                footswitches = start_footswitches(loaded.bank.footswitches, host.channel)
+            playing = (f"preset '{loaded.names[host.channel.selected]}' of {len(models)}" if loaded
+                       else models[0].name)
+            print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}) at "
+                  f"{host.samplerate} Hz, block {host.blocksize}, backend {args.backend}, memory "
+                  f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops",
+                  flush=True)
+            if notifier:
+                notifier.ready(f"playing {playing}")
+            _main_loop(args, host, CurrentPreset(host.channel, loaded.names) if loaded else None, notifier)
+            if host.shutdown_reason:
+                raise AmpemuError(f"the JACK server shut down ({host.shutdown_reason.strip()}); exiting")
+    finally:
+        if notifier:
+            notifier.stopping()
+        if footswitches:
+            footswitches.close()
+        if housekeeper:
+            housekeeper.close()
     return 0
+
+
+def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotifier | None) -> None:
+    """Until stopped: save preset changes, ping the watchdog while the callback advances, print stats."""
+    started = time.monotonic()
+    previous, next_stats = host.channel.snapshot(), started + args.stats_interval
+    tick = min(LOOP_S, notifier.watchdog_interval or LOOP_S) if notifier else LOOP_S
+    while not host.stopped.is_set():
+        wait = tick
+        if args.duration is not None:
+            left = args.duration - (time.monotonic() - started)
+            if left <= 0:
+                break
+            wait = min(wait, left)
+        if host.stopped.wait(wait):
+            break
+        if current and (name := current.poll()):
+            print(f"preset: {name}", flush=True)
+        if notifier:
+            notifier.watchdog(int(host.channel.stats[BLOCKS]))
+        if args.stats and time.monotonic() >= next_stats:
+            now = host.channel.snapshot()
+            print(stats_line(now, now.since(previous), host.samplerate, host.blocksize), flush=True)
+            previous, next_stats = now, next_stats + args.stats_interval

@@ -1,8 +1,10 @@
 """What every backend's real-time callback does with one block, compiled and allocation-free.
 
-`render_block` reads the control channel, runs the selected model slot through the same
-`process_block` as the offline render, and applies gains; `begin`/`finish` time the callback and
-update the statistics. Models are rebuilt at every call from raw addresses in the descriptor
+`render_block` applies Python's switching commands and the block's MIDI events at their frames,
+runs the playing source (a model slot through the same `process_block` as the offline render, or
+the dry input) with its gains, and mixes crossfades; `begin`/`finish` time the callback and update
+the statistics. The switching protocol (which slot may be faded in, who resets it) is described in
+docs/presets.md. Models are rebuilt at every call from raw addresses in the descriptor
 (`numba.carray` makes array views without allocating), so the callback needs no Python object.
 """
 
@@ -13,7 +15,7 @@ from numba import carray, njit
 
 from engine.kernels.dispatch import process_block
 from engine.realtime import channel as ch
-from engine.realtime.native import as_pointer, now_ns, thread_cpu_ns
+from engine.realtime.native import acquire_fence, as_pointer, now_ns, release_fence, thread_cpu_ns
 
 
 @njit(cache=True, error_model="numpy")
@@ -59,35 +61,193 @@ def finish(d, started_ns, n):
 
 
 @njit(cache=True, error_model="numpy")
-def render_block(d, x_in, y, n):
-    """y[:n] = output of the selected slot for x_in[:n], with the control channel's gains."""
-    control = carray(as_pointer(d[ch.D_CONTROL]), ch.CONTROL_SIZE, np.float64)
-    if n > ch.MAX_BLOCK or control[ch.MUTE] != 0.0:
-        if n > ch.MAX_BLOCK:
-            _i64(d, ch.D_STATS, ch.STATS_SIZE)[ch.OVERSIZE] += 1
-        for t in range(n):
-            y[t] = 0.0
+def _ready(d, voice, source):
+    """A source can be faded in: the dry input always; a slot once Python has reset it since it last
+    played (its reset count caught up with the callback's release count)."""
+    if source == ch.DRY:
+        return True
+    commands = _i64(d, ch.D_COMMANDS, ch.COMMANDS_SIZE)
+    ready = commands[ch.SLOT_RESETS + source] == voice[ch.RELEASED + source]
+    acquire_fence()  # the reset state is read only after the flag
+    return ready
+
+
+@njit(cache=True, error_model="numpy")
+def _release(voice, source):
+    """The callback is done with `source`: a slot's state is stale until Python resets it."""
+    if source >= 0:
+        release_fence()  # our last writes to its state come before Python may start the reset
+        voice[ch.RELEASED + source] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _select(voice, slot, n_slots):
+    if 0 <= slot < n_slots:
+        voice[ch.SELECTED] = slot
+
+
+@njit(cache=True, error_model="numpy")
+def _apply_command(voice, op, argument, n_slots):
+    if op == ch.OP_SELECT:
+        _select(voice, argument, n_slots)
+    elif op == ch.OP_NEXT:
+        voice[ch.SELECTED] = (voice[ch.SELECTED] + 1) % n_slots
+    elif op == ch.OP_PREVIOUS:
+        voice[ch.SELECTED] = (voice[ch.SELECTED] + n_slots - 1) % n_slots
+    elif op == ch.OP_BYPASS_TOGGLE:
+        voice[ch.BYPASSED] = 1 - voice[ch.BYPASSED]
+    elif op == ch.OP_BYPASS_SET:
+        voice[ch.BYPASSED] = 1 if argument != 0 else 0
+
+
+@njit(cache=True, error_model="numpy")
+def _apply_commands(d, voice, n_slots):
+    """Python's commands posted since the last block, in order (all at the block's first frame)."""
+    commands = _i64(d, ch.D_COMMANDS, ch.COMMANDS_SIZE)
+    count = commands[ch.COMMAND_COUNT]
+    acquire_fence()  # entries are read only after the count that announced them
+    first = max(voice[ch.COMMANDS_READ], count - ch.COMMAND_RING)  # a ring lapped while we were stopped
+    for i in range(first, count):
+        word = commands[ch.COMMAND_RING_AT + i % ch.COMMAND_RING]
+        _apply_command(voice, word >> 32, word & 0xFFFFFFFF, n_slots)
+    voice[ch.COMMANDS_READ] = count
+
+
+@njit(cache=True, error_model="numpy")
+def _apply_midi(d, voice, message, n_slots):
+    """One short MIDI message (status << 16 | data1 << 8 | data2) per the bank's map."""
+    midi_map = _i64(d, ch.D_MIDI_MAP, ch.MIDI_MAP_SIZE)
+    status, data1, data2 = (message >> 16) & 0xFF, (message >> 8) & 0xFF, message & 0xFF
+    channel = midi_map[ch.MIDI_CHANNEL]
+    if channel != 0 and (status & 0x0F) + 1 != channel:
         return
-    if control[ch.BYPASS] != 0.0:
-        for t in range(n):
-            y[t] = x_in[t]
+    kind = status & 0xF0
+    if kind == 0xC0:
+        _select(voice, midi_map[ch.PROGRAM_SLOT + (data1 & 0x7F)], n_slots)
+    elif kind == 0xB0:
+        pressed = data2 >= 64  # switch-type controllers: 127 on press, 0 on release
+        if data1 == midi_map[ch.CC_NEXT]:
+            if pressed:
+                _apply_command(voice, ch.OP_NEXT, 0, n_slots)
+        elif data1 == midi_map[ch.CC_PREVIOUS]:
+            if pressed:
+                _apply_command(voice, ch.OP_PREVIOUS, 0, n_slots)
+        elif data1 == midi_map[ch.CC_BYPASS]:
+            if pressed:
+                _apply_command(voice, ch.OP_BYPASS_TOGGLE, 0, n_slots)
+        elif data1 == midi_map[ch.CC_INPUT_GAIN]:
+            voice[ch.CC_IN] = data2
+        elif data1 == midi_map[ch.CC_OUTPUT_GAIN]:
+            voice[ch.CC_OUT] = data2
+        elif data1 == midi_map[ch.CC_SELECT]:
+            _select(voice, data2, n_slots)
+
+
+@njit(cache=True, error_model="numpy")
+def _maybe_start_fade(d, voice, stats, fade_frames):
+    """Start fading to the wanted source when no fade runs and it is ready; True if it must wait."""
+    target = ch.DRY if voice[ch.BYPASSED] != 0 else voice[ch.SELECTED]
+    if voice[ch.FADING_FROM] != ch.NONE or target == voice[ch.CURRENT]:
+        return False
+    if not _ready(d, voice, target):
+        return True
+    old = voice[ch.CURRENT]
+    voice[ch.CURRENT] = target
+    stats[ch.FADES] += 1
+    if fade_frames <= 0:
+        _release(voice, old)
+    else:
+        voice[ch.FADING_FROM], voice[ch.FADE_POS], voice[ch.FADE_LEN] = old, 0, fade_frames
+    return False
+
+
+@njit(cache=True, error_model="numpy")
+def _cc_gain(control, value):
+    return 1.0 if value < 0 else control[ch.CC_GAIN + value]
+
+
+@njit(cache=True, error_model="numpy")
+def _play(d, control, voice, source, x_in, out, lo, hi):
+    """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains."""
+    if source == ch.DRY:
+        for t in range(lo, hi):
+            out[t] = x_in[t]
         return
-    slot = min(max(int(control[ch.SLOT]), 0), d[ch.D_N_SLOTS] - 1)
-    rec = ch.D_SLOTS + ch.SLOT_RECORD * slot
+    rec = ch.D_SLOTS + ch.SLOT_RECORD * source
     layout = _i64(d, rec, d[rec + 1])
     weights = _f32(d, rec + 2, d[rec + 3])
     state = _f32(d, rec + 4, d[rec + 5])
     cursor = _i64(d, rec + 6, d[rec + 7])
     # the input port's buffer may be shared with other clients: scale into our own scratch
-    x = _f32(d, ch.D_SCRATCH, n)
-    gain_in = np.float32(control[ch.INPUT_GAIN])
-    for t in range(n):
+    x = _f32(d, ch.D_SCRATCH, ch.MAX_BLOCK)
+    gain_in = np.float32(control[ch.INPUT_GAIN] * control[ch.SLOT_INPUT_GAIN + source] * _cc_gain(control, voice[ch.CC_IN]))
+    for t in range(lo, hi):
         x[t] = x_in[t] * gain_in
-    out = y[:n]
-    process_block(layout, weights, state, cursor, x, out)
-    gain_out = np.float32(control[ch.OUTPUT_GAIN] * control[ch.SLOT_GAIN + slot])
-    for t in range(n):
+    process_block(layout, weights, state, cursor, x[lo:hi], out[lo:hi])
+    gain_out = np.float32(control[ch.OUTPUT_GAIN] * control[ch.SLOT_GAIN + source]
+                          * _cc_gain(control, voice[ch.CC_OUT]))
+    for t in range(lo, hi):
         out[t] = out[t] * gain_out
+
+
+@njit(cache=True, error_model="numpy")
+def _fade_segment(d, control, voice, x_in, y, lo, hi):
+    """y[lo:hi]: the old source times the fade-out gain plus the new one times the fade-in gain."""
+    old = _f32(d, ch.D_SCRATCH, 3 * ch.MAX_BLOCK)[2 * ch.MAX_BLOCK:]
+    _play(d, control, voice, voice[ch.FADING_FROM], x_in, old, lo, hi)
+    _play(d, control, voice, voice[ch.CURRENT], x_in, y, lo, hi)
+    fade = _f32(d, ch.D_FADE, 2 * ch.MAX_FADE)
+    k = voice[ch.FADE_POS] - lo
+    for t in range(lo, hi):
+        y[t] = old[t] * fade[k + t] + y[t] * fade[ch.MAX_FADE + k + t]
+    voice[ch.FADE_POS] += hi - lo
+    if voice[ch.FADE_POS] >= voice[ch.FADE_LEN]:  # done: drop the old source
+        _release(voice, voice[ch.FADING_FROM])
+        voice[ch.FADING_FROM] = ch.NONE
+
+
+@njit(cache=True, error_model="numpy")
+def render_block(d, x_in, y, n):
+    """y[:n] = the block's output: switching commands and MIDI applied at their frames, the playing
+    source (a model slot or the dry input) run with its gains, crossfades mixed in."""
+    control = carray(as_pointer(d[ch.D_CONTROL]), ch.CONTROL_SIZE, np.float64)
+    voice = _i64(d, ch.D_VOICE, ch.VOICE_SIZE)
+    stats = _i64(d, ch.D_STATS, ch.STATS_SIZE)
+    if n > ch.MAX_BLOCK or control[ch.MUTE] != 0.0:
+        if n > ch.MAX_BLOCK:
+            stats[ch.OVERSIZE] += 1
+        for t in range(n):
+            y[t] = 0.0
+        voice[ch.BLOCK_EVENTS] = 0
+        return
+    n_slots = d[ch.D_N_SLOTS]
+    fade_frames = min(max(int(control[ch.FADE_FRAMES]), 0), ch.MAX_FADE)
+    _apply_commands(d, voice, n_slots)
+    events = min(voice[ch.BLOCK_EVENTS], ch.MAX_BLOCK_EVENTS)
+    k = 0
+    waited = False
+    t = 0
+    while t < n:
+        # segments end where an event applies or a fade ends: a fade starts at its event's frame
+        while k < events and (voice[ch.EVENTS_AT + k] >> 24) <= t:
+            _apply_midi(d, voice, voice[ch.EVENTS_AT + k] & 0xFFFFFF, n_slots)
+            k += 1
+        waited |= _maybe_start_fade(d, voice, stats, fade_frames)
+        end = n
+        if k < events:
+            end = min(end, voice[ch.EVENTS_AT + k] >> 24)
+        if voice[ch.FADING_FROM] == ch.NONE:
+            _play(d, control, voice, voice[ch.CURRENT], x_in, y, t, end)
+        else:
+            end = min(end, t + voice[ch.FADE_LEN] - voice[ch.FADE_POS])
+            _fade_segment(d, control, voice, x_in, y, t, end)
+        t = end
+    while k < events:  # stamped past the block (never from JACK): applied at its end
+        _apply_midi(d, voice, voice[ch.EVENTS_AT + k] & 0xFFFFFF, n_slots)
+        k += 1
+    voice[ch.BLOCK_EVENTS] = 0
+    if waited:
+        stats[ch.WAITS] += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -109,15 +269,21 @@ def interleaved_block(d, indata, outdata):
 
 
 def warm_up(channel: ch.Channel, block: int) -> None:
-    """Run every slot once on silence (compiles, pages in weights and state), then reset them all."""
+    """Run every slot once on silence, and one crossfade (compiles, pages in weights, state and the
+    mixing code), then reset every model and restore the switching state Python set up."""
     n = max(1, min(block, ch.MAX_BLOCK))
     x, y = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    selected = channel.control[ch.SLOT]
+    voice = channel.voice
+    saved = voice.copy()
+    voice[ch.COMMANDS_READ] = channel.commands[ch.COMMAND_COUNT]  # commands posted so far wait for the callback
     for slot in range(len(channel.models)):
-        channel.control[ch.SLOT] = slot
+        voice[ch.CURRENT], voice[ch.SELECTED], voice[ch.BYPASSED], voice[ch.FADING_FROM] = slot, slot, 0, ch.DRY
+        voice[ch.FADE_POS], voice[ch.FADE_LEN] = 0, ch.MAX_FADE  # no fade table read beyond n frames
         render_block(channel.descriptor, x, y, n)
+    voice[ch.FADING_FROM] = ch.NONE
     interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))  # the buffer-API variant
-    channel.control[ch.SLOT] = selected
+    voice[:] = saved
+    voice[ch.RELEASED:ch.RELEASED + ch.MAX_SLOTS] = channel.commands[ch.SLOT_RESETS:ch.SLOT_RESETS + ch.MAX_SLOTS]
     for model in channel.models:
         model.reset()
     channel.reset_stats()

@@ -1,14 +1,16 @@
 """The shared-memory channel between Python threads and the real-time callback.
 
 The callback takes no locks and calls no Python, so everything it exchanges with the rest of the
-program lives in preallocated numpy arrays that both sides index by the names below. Each slot has
-one writer: Python writes `control`, the callback writes `stats`, `histogram` and the MIDI ring
+program lives in preallocated numpy arrays that both sides index by the names below. Each word has
+one writer: Python writes `control`, `commands` (under a Python lock: several threads post), the
+`midi_map` and the fade tables; the callback writes `stats`, `histogram`, the MIDI ring and `voice`
 (the xrun counter is written by JACK's notification thread, never by the callback). 8-byte aligned
-loads and stores are atomic on x86-64 and arm64, so a reader sees either the old or the new value.
+loads and stores are atomic on x86-64 and arm64, so a reader sees either the old or the new value;
+where one value announces others (a command, a reset slot) the writer fences before announcing.
 
-The callback reads every control value once at the start of each block: a change takes effect at
-the next block boundary. The presets issue builds on this: it loads every preset's model into its own
-slot before going live, then selects one by writing `control[SLOT]`.
+Gains are read once per block. Switching (which slot plays, bypass) is a small state machine the
+callback owns in `voice`: Python posts commands, MIDI events act at their frame, and crossfades run
+inside the callback (docs/presets.md has the protocol).
 """
 
 from __future__ import annotations
@@ -17,18 +19,57 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.realtime.native import address
+import threading
+
+from engine.realtime.native import address, load_acquire, publish
 from engine.streaming import StreamingModel
 
 # --- control: float64, written by Python, read by the callback at each block start ---------------
-INPUT_GAIN = 0  # linear gain before the model
+INPUT_GAIN = 0  # linear gain before the model (the user's level; each slot's own input gain multiplies it)
 OUTPUT_GAIN = 1  # linear gain after the model (user level; the slot's own gain multiplies it)
-BYPASS = 2  # nonzero: outputs carry the input unchanged
-SLOT = 3  # index of the model slot that plays (clamped to the loaded slots)
-MUTE = 4  # nonzero: outputs are silent
-SLOT_GAIN = 8  # SLOT_GAIN + i: slot i's own linear gain (the model's level adjust, level matching)
+MUTE = 4  # nonzero: outputs are silent (and switching pauses)
+FADE_FRAMES = 5  # crossfade length in frames (0: instant); set before activation with the fade tables
+SLOT_GAIN = 8  # SLOT_GAIN + i: slot i's own linear output gain (level adjust or level matching, preset trim)
 MAX_SLOTS = 32
-CONTROL_SIZE = SLOT_GAIN + MAX_SLOTS
+SLOT_INPUT_GAIN = SLOT_GAIN + MAX_SLOTS  # + i: slot i's own linear input gain (the preset's drive)
+CC_GAIN = SLOT_INPUT_GAIN + MAX_SLOTS  # + v: linear gain a MIDI gain controller at value v (0..127) sets
+CC_GAIN_RANGE_DB = (-24.0, 12.0)  # value 0 -> -24 dB, value 127 -> +12 dB
+CONTROL_SIZE = CC_GAIN + 128
+
+# --- commands: int64, written by Python threads (one lock), read by the callback at block start -----
+COMMAND_COUNT = 0  # commands posted (monotonic; ring index = value % COMMAND_RING)
+SLOT_RESETS = 8  # + i: how many times Python has reset slot i (ready when equal to voice RELEASED + i)
+COMMAND_RING_AT = SLOT_RESETS + MAX_SLOTS
+COMMAND_RING = 64
+COMMANDS_SIZE = COMMAND_RING_AT + COMMAND_RING
+# a command word is (op << 32) | argument
+OP_SELECT, OP_NEXT, OP_PREVIOUS, OP_BYPASS_TOGGLE, OP_BYPASS_SET = 1, 2, 3, 4, 5
+
+# --- midi_map: int64, written by Python before activation, read by the callback ------------------------
+MIDI_CHANNEL = 0  # 0: omni, 1..16: only this channel
+CC_NEXT, CC_PREVIOUS, CC_BYPASS, CC_INPUT_GAIN, CC_OUTPUT_GAIN, CC_SELECT = 1, 2, 3, 4, 5, 6  # controller or -1
+PROGRAM_SLOT = 8  # + program: slot a Program Change selects, or -1
+MIDI_MAP_SIZE = PROGRAM_SLOT + 128
+
+# --- voice: int64, written by the callback (Python initialises it before activation, then reads) -----
+CURRENT = 0  # source that plays (the fade's target while fading): a slot, or DRY
+FADING_FROM = 1  # source fading out, NONE when no fade runs
+FADE_POS = 2  # frames of the running fade already played
+FADE_LEN = 3  # length of the running fade in frames
+SELECTED = 4  # preset slot chosen last (what plays unless bypassed; what is saved)
+BYPASSED = 5  # 1: the target is the dry input
+COMMANDS_READ = 6  # commands consumed
+CC_IN = 7  # last value of the input-gain controller, -1: none yet (gain 1)
+CC_OUT = 8  # same for the output gain
+BLOCK_EVENTS = 9  # short MIDI messages of the current block (the JACK callback fills them)
+RELEASED = 16  # + i: times slot i stopped playing (its state is stale until Python resets it)
+EVENTS_AT = RELEASED + MAX_SLOTS  # + k: k-th event of the block: offset << 24 | status << 16 | data1 << 8 | data2
+MAX_BLOCK_EVENTS = 256
+VOICE_SIZE = EVENTS_AT + MAX_BLOCK_EVENTS
+DRY, NONE = -1, -2  # sources that are not slots
+
+# crossfade gain tables (float32, Python writes before activation): old source at k, then new source
+MAX_FADE = 48_000  # frames: 500 ms at 96 kHz
 
 # --- stats: int64, written by the callback (XRUNS by JACK's notification thread) ------------------
 BLOCKS = 0  # callbacks run
@@ -44,6 +85,8 @@ MIDI_WRITE = 9  # MIDI ring entries written (monotonic; ring index = value % MID
 CPU_SUM_NS = 10  # total thread-CPU time of the callbacks (differs from TIME_SUM_NS when preempted)
 CPU_MAX_NS = 11  # longest thread-CPU time of one callback: what the engine itself costs at worst
 PREEMPTED = 12  # callbacks whose wall time exceeded their CPU time by more than PREEMPTION_NS
+FADES = 13  # crossfades started
+WAITS = 14  # blocks in which the wanted source was a slot not yet reset (the switch waited)
 PREEMPTION_NS = 50_000
 STATS_SIZE = 16
 
@@ -58,11 +101,12 @@ MIDI_RING = 1024
 MAX_BLOCK = 8192
 
 # --- descriptor: int64, read by the callback; addresses of every array above plus the models --------
-D_CONTROL, D_STATS, D_HISTOGRAM, D_MIDI_RING, D_SCRATCH, D_TIMESPEC, D_MIDI_EVENT = range(7)
+D_CONTROL, D_STATS, D_HISTOGRAM, D_MIDI_RING, D_SCRATCH, D_TIMESPEC, D_MIDI_EVENT, D_VOICE = range(8)
 D_IN_PORT, D_MIDI_PORT, D_N_OUTS = 8, 9, 10  # JACK port handles (0 for other backends)
 D_OUT_PORTS = 11  # D_OUT_PORTS + i: output port i
 MAX_OUTS = 8
 D_N_SLOTS = D_OUT_PORTS + MAX_OUTS
+D_COMMANDS, D_MIDI_MAP, D_FADE = D_N_SLOTS + 1, D_N_SLOTS + 2, D_N_SLOTS + 3
 D_SLOTS = 24  # D_SLOTS + SLOT_RECORD * i: layout, weights, state, cursor as (address, length) pairs
 SLOT_RECORD = 8
 DESCRIPTOR_SIZE = D_SLOTS + SLOT_RECORD * MAX_SLOTS
@@ -70,6 +114,16 @@ DESCRIPTOR_SIZE = D_SLOTS + SLOT_RECORD * MAX_SLOTS
 
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
+
+
+def fade_gains(frames: int, curve: str) -> tuple[np.ndarray, np.ndarray]:
+    """Gains of the old and the new source over a fade (float32); see Channel.set_crossfade."""
+    p = np.arange(1, frames + 1, dtype=np.float64) / max(frames, 1)
+    if curve == "equal-gain":
+        return (1.0 - p).astype(np.float32), p.astype(np.float32)
+    if curve == "equal-power":
+        return np.cos(p * np.pi / 2).astype(np.float32), np.sin(p * np.pi / 2).astype(np.float32)
+    raise ValueError(f"unknown crossfade curve {curve!r}")
 
 
 @dataclass
@@ -135,10 +189,24 @@ class Channel:
         self.control[INPUT_GAIN] = self.control[OUTPUT_GAIN] = 1.0
         for i, model in enumerate(self.models):
             self.control[SLOT_GAIN + i] = db_to_gain(model.output_gain_db)
+            self.control[SLOT_INPUT_GAIN + i] = 1.0
+        low, high = CC_GAIN_RANGE_DB
+        for value in range(128):
+            self.control[CC_GAIN + value] = db_to_gain(low + (high - low) * value / 127)
+        self.commands = np.zeros(COMMANDS_SIZE, np.int64)
+        self._post_lock = threading.Lock()  # Python threads (main, GPIO, MIDI tools) post one at a time
+        self.midi_map = np.full(MIDI_MAP_SIZE, -1, np.int64)
+        self.midi_map[MIDI_CHANNEL] = 0
+        self.voice = np.zeros(VOICE_SIZE, np.int64)
+        self.voice[FADING_FROM] = NONE
+        self.voice[CC_IN] = self.voice[CC_OUT] = -1
+        self.fade = np.zeros(2 * MAX_FADE, np.float32)  # old source's gain at k, then the new source's
+        self.fade_frames = 0  # 0: a switch is instant (set_crossfade)
         self.stats = np.zeros(STATS_SIZE, np.int64)
         self.histogram = np.zeros(HISTOGRAM_BINS, np.int64)
         self.midi_ring = np.zeros(MIDI_RING, np.int64)
-        self.scratch = np.zeros(2 * MAX_BLOCK, np.float32)  # input after gain; output for buffer APIs
+        # input after gain; output for buffer APIs; the fading-out source's output
+        self.scratch = np.zeros(3 * MAX_BLOCK, np.float32)
         self.timespec = np.zeros(3, np.int64)  # clock_gettime's (tv_sec, tv_nsec), then the CPU time at start
         self.midi_event = np.zeros(3, np.int64)  # jack_midi_event_t: time (u32 + pad), size, data*
         self.descriptor = np.zeros(DESCRIPTOR_SIZE, np.int64)
@@ -146,12 +214,46 @@ class Channel:
         d[D_CONTROL], d[D_STATS], d[D_HISTOGRAM] = address(self.control), address(self.stats), address(self.histogram)
         d[D_MIDI_RING], d[D_SCRATCH] = address(self.midi_ring), address(self.scratch)
         d[D_TIMESPEC], d[D_MIDI_EVENT] = address(self.timespec), address(self.midi_event)
+        d[D_VOICE], d[D_COMMANDS] = address(self.voice), address(self.commands)
+        d[D_MIDI_MAP], d[D_FADE] = address(self.midi_map), address(self.fade)
         d[D_N_OUTS] = n_outs
         d[D_N_SLOTS] = len(self.models)
         for i, model in enumerate(self.models):
             rec = D_SLOTS + SLOT_RECORD * i
             for j, array in enumerate((model.layout, model.weights, model.state, model.cursor)):
                 d[rec + 2 * j], d[rec + 2 * j + 1] = address(array), array.size
+
+    # --- set up before activation (the callback reads these without synchronisation) --------------
+    def set_crossfade(self, frames: int, curve: str = "equal-power") -> None:
+        """Switches fade over `frames` frames; frame k of a fade (k = 0..frames-1) is at p = (k+1)/frames:
+        equal-gain: old 1-p, new p; equal-power: old cos(p pi/2), new sin(p pi/2). 0 frames: instant."""
+        if not 0 <= frames <= MAX_FADE:
+            raise ValueError(f"crossfade of {frames} frames: between 0 and {MAX_FADE}")
+        old, new = fade_gains(frames, curve)
+        self.fade[:frames], self.fade[MAX_FADE:MAX_FADE + frames] = old, new
+        self.fade_frames = frames
+        self.control[FADE_FRAMES] = frames
+
+    def set_slot_gains(self, slot: int, input_db: float, output_db: float) -> None:
+        self.control[SLOT_INPUT_GAIN + slot] = db_to_gain(input_db)
+        self.control[SLOT_GAIN + slot] = db_to_gain(output_db)
+
+    def set_midi_map(self, channel: int | None, cc: dict[str, int], programs: dict[int, int]) -> None:
+        """MIDI channel (None: omni), controller per action (bank names), program -> slot."""
+        self.midi_map[:] = -1
+        self.midi_map[MIDI_CHANNEL] = channel or 0
+        names = {"next": CC_NEXT, "previous": CC_PREVIOUS, "bypass": CC_BYPASS, "input_gain": CC_INPUT_GAIN,
+                 "output_gain": CC_OUTPUT_GAIN, "select": CC_SELECT}
+        for action, number in cc.items():
+            self.midi_map[names[action]] = number
+        for program, slot in programs.items():
+            self.midi_map[PROGRAM_SLOT + program] = slot
+
+    def start_on(self, slot: int, bypassed: bool = False) -> None:
+        """The source the first block plays, without a fade."""
+        self._check_slot(slot)
+        self.voice[CURRENT] = DRY if bypassed else slot
+        self.voice[SELECTED], self.voice[BYPASSED] = slot, int(bypassed)
 
     # --- Python side of the control channel ----------------------------------------------------
     def set_input_gain_db(self, db: float) -> None:
@@ -160,16 +262,50 @@ class Channel:
     def set_output_gain_db(self, db: float) -> None:
         self.control[OUTPUT_GAIN] = db_to_gain(db)
 
-    def set_bypass(self, on: bool) -> None:
-        self.control[BYPASS] = float(on)
-
     def set_mute(self, on: bool) -> None:
         self.control[MUTE] = float(on)
 
+    def post(self, op: int, argument: int = 0) -> None:
+        """Queue a switching command; the callback applies it at the start of its next block."""
+        with self._post_lock:
+            count = int(self.commands[COMMAND_COUNT])
+            self.commands[COMMAND_RING_AT + count % COMMAND_RING] = (op << 32) | argument
+            publish(self.commands, COMMAND_COUNT, count + 1)  # the entry is visible before the count
+
     def select_slot(self, slot: int) -> None:
+        self._check_slot(slot)
+        self.post(OP_SELECT, slot)
+
+    def set_bypass(self, on: bool) -> None:
+        self.post(OP_BYPASS_SET, int(bool(on)))
+
+    def _check_slot(self, slot: int) -> None:
         if not 0 <= slot < len(self.models):
             raise ValueError(f"slot {slot} is not loaded (0..{len(self.models) - 1})")
-        self.control[SLOT] = float(slot)
+
+    @property
+    def selected(self) -> int:
+        """The preset slot chosen last (by any source), whether or not its fade has started."""
+        return int(self.voice[SELECTED])
+
+    @property
+    def bypassed(self) -> bool:
+        return bool(self.voice[BYPASSED])
+
+    def reset_released_slots(self) -> int:
+        """Reset (and prewarm) every slot the callback stopped playing, then mark it ready.
+
+        Runs on a Python thread, never in the callback: a reset takes far longer than a period. The
+        callback does not touch a released slot until it is marked ready, so this owns its state.
+        """
+        done = 0
+        for slot, model in enumerate(self.models):
+            released = load_acquire(self.voice, RELEASED + slot)
+            if released != self.commands[SLOT_RESETS + slot]:
+                model.reset()
+                publish(self.commands, SLOT_RESETS + slot, released)  # state is written before "ready"
+                done += 1
+        return done
 
     def set_ports(self, in_port: int, out_ports: list[int], midi_port: int = 0) -> None:
         """Raw JACK port handles; written before activation only."""

@@ -2,8 +2,8 @@
 
 libjack calls `jack_process(nframes, arg)` on its real-time thread with `arg` = the address of the
 channel's descriptor (engine/realtime/channel.py). The callback fetches its port buffers from
-libjack, copies incoming MIDI into the channel's ring, runs `render_block` and copies the first
-output to the others. No Python object is touched, so no Python thread can delay it.
+libjack, copies incoming MIDI into the channel's ring and hands it to `render_block` (Program Change
+and CC act at their frame), runs `render_block` and copies the first output to the others. No Python object is touched, so no Python thread can delay it.
 """
 
 from __future__ import annotations
@@ -39,11 +39,14 @@ def _port_audio(d, index, nframes):
 
 @njit(cache=True, error_model="numpy")
 def _collect_midi(d, nframes):
-    """Append short MIDI messages of this block to the ring, stamped with their absolute frame."""
+    """Append short MIDI messages of this block to the ring, stamped with their absolute frame, and
+    hand them to `render_block` (voice BLOCK_EVENTS) stamped with their frame in the block."""
     buffer = jack_port_get_buffer(as_pointer(d[ch.D_MIDI_PORT]), nframes)
     stats = _i64(d, ch.D_STATS, ch.STATS_SIZE)
     ring = _i64(d, ch.D_MIDI_RING, ch.MIDI_RING)
     event = _i64(d, ch.D_MIDI_EVENT, 3)  # jack_midi_event_t {uint32 time; size_t size; uint8 *buffer}
+    voice = _i64(d, ch.D_VOICE, ch.VOICE_SIZE)
+    queued = 0
     for i in range(jack_midi_get_event_count(buffer)):
         if jack_midi_event_get(as_pointer(d[ch.D_MIDI_EVENT]), buffer, i) != 0:
             continue
@@ -52,16 +55,20 @@ def _collect_midi(d, nframes):
         if size < 1 or size > 3:
             continue  # SysEx and friends: counted, not queued
         data = carray(as_pointer(event[2]), size, np.uint8)
-        word = (stats[ch.FRAMES] + (event[0] & 0xFFFFFFFF)) << 24
-        word |= np.int64(data[0]) << 16
+        offset = min(event[0] & 0xFFFFFFFF, nframes)
+        message = np.int64(data[0]) << 16
         if size > 1:
-            word |= np.int64(data[1]) << 8
+            message |= np.int64(data[1]) << 8
         if size > 2:
-            word |= np.int64(data[2])
+            message |= np.int64(data[2])
+        if queued < ch.MAX_BLOCK_EVENTS:
+            voice[ch.EVENTS_AT + queued] = (offset << 24) | message
+            queued += 1
         position = stats[ch.MIDI_WRITE]
-        ring[position % ch.MIDI_RING] = word
+        ring[position % ch.MIDI_RING] = ((stats[ch.FRAMES] + offset) << 24) | message
         release_fence()  # the entry is visible before the new write position
         stats[ch.MIDI_WRITE] = position + 1
+    voice[ch.BLOCK_EVENTS] = queued
 
 
 @cfunc(types.int32(types.uint32, types.voidptr), cache=True, error_model="numpy")

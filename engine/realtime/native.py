@@ -8,8 +8,10 @@ bake its address into the code and disable numba's cache).
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
-from numba import njit, types
+from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -42,6 +44,50 @@ def release_fence(typingctx):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def acquire_fence(typingctx):
+    """Loads after the fence see everything the writer stored before its release fence (ARM needs it)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("acquire")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# Python threads publish to and read from the callback through these two, with the fences a weakly
+# ordered CPU needs. They are C functions called through ctypes with a raw address: calling an @njit
+# function from Python would box the array into a numba MemInfo, which numba's allocation counters
+# (the no-allocation tests) could not tell apart from an allocation in the callback.
+@cfunc(types.void(types.voidptr, types.int64, types.int64), cache=True, error_model="numpy")
+def _publish(base, index, value):
+    words = carray(base, index + 1, np.int64)
+    release_fence()
+    words[index] = value
+
+
+@cfunc(types.int64(types.voidptr, types.int64), cache=True, error_model="numpy")
+def _load_acquire(base, index):
+    value = carray(base, index + 1, np.int64)[index]
+    acquire_fence()
+    return value
+
+
+_publish_c = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)(_publish.address)
+_load_acquire_c = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)(_load_acquire.address)
+
+
+def publish(array: np.ndarray, index: int, value: int) -> None:
+    """array[index] = value (int64) after a release fence: what was stored before becomes visible first."""
+    _publish_c(array.ctypes.data, index, value)
+
+
+def load_acquire(array: np.ndarray, index: int) -> int:
+    """array[index] (int64), then an acquire fence: later loads see what the writer stored before publishing."""
+    return _load_acquire_c(array.ctypes.data, index)
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,0 +1,107 @@
+"""Playing a preset bank live: everything loaded before the first block, slots reset off the callback.
+
+Before going live every preset's model is loaded into its own slot (two presets with the same file
+get two copies: each needs its own state), compiled, level-matched and reset, so a switch never loads
+or compiles anything. While playing, the callback only fades into slots that are ready; when a fade
+ends it releases the old slot, and the `Housekeeper` thread resets (and prewarms) released slots and
+marks them ready again (docs/presets.md). The preset that plays is saved atomically when it changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import AmpemuError
+from engine.models import load_model
+from engine.presets.bank import Bank
+from engine.presets.current import save_current
+from engine.presets.loudness import loudness_db, matching_gain_db
+from engine.realtime.channel import MAX_FADE, Channel
+from engine.streaming import StreamingModel
+
+HOUSEKEEPING_INTERVAL_S = 0.002  # a switch back to a just-released slot waits at most about this long
+
+
+@dataclass
+class LoadedBank:
+    bank: Bank
+    models: list[StreamingModel]  # slot i plays preset i
+    output_db: list[float]  # slot i's own output gain: level adjust or level matching, plus the preset's trim
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.bank.presets]
+
+
+def load_presets(bank: Bank, fast: bool = False, say=print) -> LoadedBank:
+    """Load, compile, measure and reset every preset's model (one line per preset via `say`)."""
+    models, output_db, measured = [], [], {}
+    for number, preset in enumerate(bank.presets, 1):
+        model = load_model(preset.model, fast=fast)
+        if bank.level_match:
+            if preset.model not in measured:  # the same capture plays equally loud in every preset
+                measured[preset.model] = loudness_db(model)
+            level = matching_gain_db(measured[preset.model], bank.target_loudness_db)
+            note = f"plays at {measured[preset.model]:.1f} dBFS, level match {level:+.1f} dB"
+        else:
+            level, note = model.output_gain_db, f"level adjust {model.output_gain_db:+.1f} dB"
+        say(f"preset {number}/{len(bank.presets)} {preset.name}: {model.description}, {note}")
+        models.append(model)
+        output_db.append(level + preset.output_gain_db)
+    rates = sorted({m.sample_rate for m in models})
+    if len(rates) > 1:
+        raise AmpemuError(f"{bank.path}: the presets mix sample rates {rates}; JACK runs at one rate, so use "
+                          "captures made at the same rate (ampemu presets check lists them)")
+    return LoadedBank(bank, models, output_db)
+
+
+def configure(channel: Channel, loaded: LoadedBank, rate: int, start: int) -> None:
+    """Gains, crossfade, MIDI map and the first preset, written before the callback runs."""
+    bank = loaded.bank
+    for slot, preset in enumerate(bank.presets):
+        channel.set_slot_gains(slot, preset.input_gain_db, loaded.output_db[slot])
+    channel.set_crossfade(min(MAX_FADE, max(1, round(bank.crossfade_ms * rate / 1000))), bank.crossfade_curve)
+    programs = {p.program: slot for slot, p in enumerate(bank.presets) if p.program is not None}
+    channel.set_midi_map(bank.midi_channel, bank.cc, programs)
+    channel.start_on(start)
+
+
+class Housekeeper:
+    """Resets the slots the callback released, on its own Python thread (never in the callback)."""
+
+    def __init__(self, channel: Channel, interval: float = HOUSEKEEPING_INTERVAL_S):
+        self.channel, self.interval = channel, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ampemu-housekeeping", daemon=True)
+
+    def start(self) -> "Housekeeper":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.channel.reset_released_slots()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+class CurrentPreset:
+    """Saves the selected preset's name when it changes (called from the main loop, never the callback)."""
+
+    def __init__(self, channel: Channel, names: list[str], path: Path | None = None):
+        self.channel, self.names, self.path = channel, names, path
+        self.saved = channel.selected
+
+    def poll(self) -> str | None:
+        """The new preset's name if it changed since the last call (and was saved), else None."""
+        slot = self.channel.selected
+        if slot == self.saved:
+            return None
+        save_current(self.names[slot], self.path)
+        self.saved = slot
+        return self.names[slot]
