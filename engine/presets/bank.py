@@ -20,7 +20,7 @@ CURVES = ("equal-power", "equal-gain")
 GAIN_RANGE_DB = (-40.0, 24.0)
 GLOBAL_KEYS = {"midi_channel", "crossfade_ms", "crossfade_curve", "level_match", "target_loudness_db",
                "midi", "footswitch", "preset"}
-PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program"}
+PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program", "slim"}
 FOOTSWITCH_KEYS = {"pin", "press", "long_press", "long_press_ms"}
 
 
@@ -31,6 +31,7 @@ class Preset:
     input_gain_db: float = 0.0
     output_gain_db: float = 0.0
     program: int | None = None  # MIDI Program Change number 0..127
+    slim: float | str = "auto"  # size 0..1 of a slimmable NAM model, or "auto" (largest that fits)
 
 
 @dataclass
@@ -119,7 +120,11 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
                 problems.add(where, f"program {program} is already used by preset '{programs[program]}'")
             elif program is not None:
                 programs[program] = name
-        presets.append(Preset(name, model_path, gains[0] or 0.0, gains[1] or 0.0, program))
+        slim = entry.get("slim", "auto")
+        if slim != "auto":
+            slim = _number(problems, where, "slim", slim, 0.0, 1.0)
+        presets.append(Preset(name, model_path, gains[0] or 0.0, gains[1] or 0.0, program,
+                              "auto" if slim is None else slim))
     return presets
 
 

@@ -1,0 +1,87 @@
+"""`--slim auto`: play the largest size of a slimmable NAM model that fits this machine's period.
+
+NAM's containers (A2-Lite + A2-Full) and slimmable WaveNets carry several sizes in one file. At load,
+each size is timed for a short burst of blocks at the running period, largest first, and the first
+whose p99 block time stays under a share of the period (default 40 %) plays. The rest of the period
+is headroom for the OS, JACK and the crossfades of preset switches.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.formats import nam
+from engine.models import load_model
+from engine.streaming import StreamingModel
+
+DEFAULT_BUDGET = 0.4  # share of the period the model's p99 block time may take
+BURST_BLOCKS = 300
+
+
+@dataclass
+class SlimChoice:
+    size: float | None  # None: not a slimmable model (nothing to choose)
+    model: StreamingModel
+    reason: str
+
+
+def candidate_sizes(path) -> list[float]:
+    """One size per distinct submodel of a slimmable `.nam`, largest first; [] for other models."""
+    path = Path(path)
+    if path.suffix.lower() != ".nam":
+        return []
+    model = nam.read_nam(path)
+    if isinstance(model, nam.NamContainer):
+        # the lowest size that picks each submodel: 0 for the first, the previous max_value for the rest
+        lows = [0.0] + [top for top, _ in model.submodels[:-1]]
+        return sorted(set(lows), reverse=True)
+    if isinstance(model, nam.NamWaveNet) and model.is_slimmable:
+        steps = max(len(a.allowed_channels) for a in model.arrays if a.allowed_channels)
+        return [i / steps for i in reversed(range(steps))]
+    return []
+
+
+def p99_block_seconds(model: StreamingModel, period: int, timer=time.perf_counter_ns, blocks: int = BURST_BLOCKS) -> float:
+    """p99 time of one `period`-frame block on noise, from the model's reset state (reset again after)."""
+    x = (0.3 * np.random.default_rng(0).standard_normal(period * blocks)).astype(np.float32)
+    y = np.empty(period, np.float32)
+    times = np.empty(blocks)
+    for b in range(blocks):
+        start = timer()
+        model.process(x[b * period:(b + 1) * period], y)
+        times[b] = (timer() - start) * 1e-9
+    model.reset()
+    return float(np.percentile(times, 99))
+
+
+def choose_slim(path, period: int, rate: int, budget: float = DEFAULT_BUDGET, fast: bool = False,
+                timer=time.perf_counter_ns) -> SlimChoice:
+    sizes = candidate_sizes(path)
+    if not sizes:
+        return SlimChoice(None, load_model(path, fast=fast), "not a slimmable model")
+    allowed = budget * period / rate
+    tried = []
+    for size in sizes:
+        model = load_model(path, fast=fast, slim=size)
+        p99 = p99_block_seconds(model, period, timer)
+        tried.append(f"size {size:g}: p99 {1e6 * p99:.0f} us")
+        if p99 <= allowed:
+            return SlimChoice(size, model, f"largest size whose p99 fits {budget:.0%} of the {period}-frame "
+                                           f"period ({1e6 * allowed:.0f} us); " + ", ".join(tried))
+    return SlimChoice(sizes[-1], model, f"no size fits {budget:.0%} of the period ({1e6 * allowed:.0f} us): "
+                                        f"playing the smallest; " + ", ".join(tried))
+
+
+def slim_size(value: str) -> float | str | None:
+    """argparse type for --slim: a size in 0..1 or 'auto'."""
+    if value == "auto":
+        return value
+    size = float(value)
+    if not (math.isfinite(size) and 0.0 <= size <= 1.0):
+        raise ValueError(value)
+    return size
