@@ -245,3 +245,25 @@ def test_switching_callback_allocates_nothing(server):
     allocations, meminfos, blocks, fades = map(int, result.stdout.split())
     assert blocks > 300 and fades >= 20
     assert allocations == 0 and meminfos == 0
+
+
+def test_run_without_model_or_presets_plays_the_default_bank(server, tmp_path):
+    config = tmp_path / "config" / "ampemu"
+    config.mkdir(parents=True)
+    write_bank(config, PRESETS[:1]).rename(config / "presets.toml")
+    env = dict(server.env, XDG_CONFIG_HOME=str(tmp_path / "config"), AMPEMU_STATE_DIR=str(tmp_path / "state"))
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "run", "--no-connect", "--duration", "0.5"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"loading 1 presets from {config / 'presets.toml'}" in result.stdout
+    assert "playing preset 'Klon'" in result.stdout
+    assert "footswitches" not in result.stdout  # this bank has none: nothing to say
+
+
+def test_run_with_no_bank_anywhere_is_one_line(tmp_path, monkeypatch, capsys):
+    from engine.cli import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no such preset bank" in err and "presets.toml" in err

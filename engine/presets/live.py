@@ -18,7 +18,7 @@ from engine.models import load_model
 from engine.presets.bank import Bank
 from engine.presets.current import save_current
 from engine.presets.loudness import loudness_db, matching_gain_db
-from engine.realtime.channel import MAX_FADE, Channel
+from engine.realtime.channel import MAX_FADE, MAX_SLOTS, Channel
 from engine.streaming import StreamingModel
 
 HOUSEKEEPING_INTERVAL_S = 0.002  # a switch back to a just-released slot waits at most about this long
@@ -37,6 +37,9 @@ class LoadedBank:
 
 def load_presets(bank: Bank, fast: bool = False, say=print) -> LoadedBank:
     """Load, compile, measure and reset every preset's model (one line per preset via `say`)."""
+    if len(bank.presets) > MAX_SLOTS:
+        raise AmpemuError(f"{bank.path}: {len(bank.presets)} presets, the engine holds at most {MAX_SLOTS}; "
+                          "split the bank")
     models, output_db, measured = [], [], {}
     for number, preset in enumerate(bank.presets, 1):
         model = load_model(preset.model, fast=fast)
