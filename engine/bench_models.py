@@ -116,6 +116,18 @@ BUILTINS = {
 }
 
 
+def slimmed_target(target: Target, size: float) -> Target:
+    """The submodel (container) or channel slice (slimmable WaveNet) a NAM file plays at `size`."""
+    model = target.model
+    if isinstance(model, nam.NamContainer):
+        model = model.submodels[model.index_for(size)][1]
+    elif isinstance(model, NamWaveNet) and model.is_slimmable:
+        model = model.slimmed(size)
+    else:
+        return target
+    return Target(f"{target.name} (slim {size:g})", target.family, model, target.sample_rate, target.source)
+
+
 def resolve_target(spec: str) -> Target:
     """A built-in name, or a .json / .nam / .onnx file."""
     if spec in BUILTINS:

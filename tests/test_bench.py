@@ -9,6 +9,7 @@ import pytest
 from engine import benchmarking
 from engine.bench_models import BUILTINS, gated_macs, random_gated, random_nam, resolve_target
 from engine.benchmarking import summarize, verdict
+from conftest import shared_path
 from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.nam import parse_nam, to_document
@@ -161,3 +162,11 @@ def test_bench_runs_an_onnx_file_on_onnxruntime_only(tmp_path, capsys):
     assert [(r["model"], r["backend"], r["block"]) for r in report["rows"]] == [("seed", "onnxruntime", 64)]
     assert report["models"][0]["family"] == "onnx" and report["models"][0]["sample_rate"] == 44100
     assert {s["backend"] for s in report["skipped"]} == {"numba-exact", "numba-fast", "torch", "numpy-reference"}
+
+
+def test_bench_measures_each_slim_size_of_a_container(capsys):
+    path = shared_path("models", "nam-a2", "fuzzface_a2.nam")
+    assert main(["bench", str(path), "--slim", "0", "--slim", "0.5", "--blocks", "64", "--backends", "numba-exact",
+                 "--seconds", "0.05", "--budget", "0.2", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| fuzzface_a2 (slim 0) | numba-exact | 64 |" in out and "| fuzzface_a2 (slim 0.5) | numba-exact | 64 |" in out

@@ -10,9 +10,10 @@ import json
 
 from engine import pi5_estimate
 from engine.atomic import write_atomically
-from engine.bench_models import BUILTINS, resolve_target
+from engine.bench_models import BUILTINS, resolve_target, slimmed_target
 from engine.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
+from engine.slim_auto import slim_size
 
 
 def _int_list(text: str) -> list[int]:
@@ -43,6 +44,8 @@ def add_arguments(p) -> None:
                    help="also print an ESTIMATE of the Pi 5's figures scaled from this x86 run (docs/benchmarks.md)")
     p.add_argument("--json", metavar="FILE", help="also write the full report (machine, settings, rows) as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--slim", type=slim_size, action="append", metavar="V",
+                   help="sizes 0..1 of slimmable NAM files to measure (repeatable; default: the largest)")
 
 
 def run(args) -> int:
@@ -55,6 +58,11 @@ def run(args) -> int:
         raise AmpemuError("--seconds and --budget must be positive")
     blocks = _int_list(args.blocks)
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
+    if args.slim:
+        if "auto" in args.slim:
+            raise AmpemuError("--slim auto chooses a size for playing (ampemu run); bench measures given sizes")
+        sized = [slimmed_target(t, size) for t in targets for size in args.slim]
+        targets = list({id(t): t for t in sized}.values())  # a model without sizes is measured once
     report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress,
                        clock=args.clock)
     print(markdown(report))
