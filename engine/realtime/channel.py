@@ -298,14 +298,13 @@ class Channel:
         Runs on a Python thread, never in the callback: a reset takes far longer than a period. The
         callback does not touch a released slot until it is marked ready, so this owns its state.
         """
-        done = 0
-        for slot, model in enumerate(self.models):
+        n = len(self.models)
+        stale = np.flatnonzero(self.voice[RELEASED:RELEASED + n] != self.commands[SLOT_RESETS:SLOT_RESETS + n])
+        for slot in stale:  # usually none: a cheap look first, the fenced read only for a released slot
             released = load_acquire(self.voice, RELEASED + slot)
-            if released != self.commands[SLOT_RESETS + slot]:
-                model.reset()
-                publish(self.commands, SLOT_RESETS + slot, released)  # state is written before "ready"
-                done += 1
-        return done
+            self.models[slot].reset()
+            publish(self.commands, SLOT_RESETS + slot, released)  # state is written before "ready"
+        return int(stale.size)
 
     def set_ports(self, in_port: int, out_ports: list[int], midi_port: int = 0) -> None:
         """Raw JACK port handles; written before activation only."""
