@@ -263,3 +263,18 @@ def test_sd_notify_ready_watchdog_only_while_advancing_and_stopping(tmp_path):
     finally:
         server.close()
     assert SystemdNotifier({}).address is None  # not under systemd: every call is a no-op
+
+
+def test_a_preset_with_a_fixed_slim_size_plays_that_submodel(tmp_path):
+    from shared_data import shared_path
+
+    from engine.presets.bank import load_bank
+    from engine.presets.live import load_presets
+
+    path = shared_path("models", "nam-a2", "slimmable_container.nam")
+    bank = tmp_path / "bank.toml"
+    bank.write_text(f'level_match = false\n[[preset]]\nname = "small"\nmodel = "{path}"\nslim = 0.0\n'
+                    f'[[preset]]\nname = "large"\nmodel = "{path}"\nslim = 1.0\n')
+    loaded = load_presets(load_bank(bank), say=lambda line: None)
+    assert [m.description for m in loaded.models] == [load_model(path, slim=s).description for s in (0.0, 1.0)]
+    assert loaded.models[0].description != loaded.models[1].description

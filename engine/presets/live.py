@@ -42,7 +42,10 @@ def load_presets(bank: Bank, fast: bool = False, say=print) -> LoadedBank:
                           "split the bank")
     models, output_db, measured = [], [], {}
     for number, preset in enumerate(bank.presets, 1):
-        model = load_model(preset.model, fast=fast)
+        # a fixed `slim` size is honoured; "auto" (time each size at JACK's period) needs the running
+        # server, which is opened after the models are loaded: it plays the file's default size here
+        slim = None if preset.slim == "auto" else float(preset.slim)
+        model = load_model(preset.model, fast=fast, slim=slim)
         if bank.level_match:
             if preset.model not in measured:  # the same capture plays equally loud in every preset
                 measured[preset.model] = loudness_db(model)
