@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def seed(name: str):
     return shared_path("models", "seed-profiles", f"{name}.json")
 
 
-def write_bank(folder, presets, **settings) -> "Path":
+def write_bank(folder: Path, presets, **settings) -> Path:
     """presets: [(name, seed name, input dB, output dB, program or None)]; settings: global keys."""
     lines = [f"{key} = {value!r}".replace("'", '"').replace("True", "true").replace("False", "false")
              for key, value in settings.items() if key != "cc"]

@@ -4,6 +4,7 @@ their offline reference, the ready/released protocol, MIDI map semantics, footsw
 from __future__ import annotations
 
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -222,9 +223,9 @@ def test_footswitch_presses_long_presses_and_bounce():
         apply()
         assert channel.selected == 2  # two presses back: 1 -> 0 -> 2
         up.drive_low()  # hold past long_press_ms (gpiozero's hold thread runs the long action)
-        deadline = __import__("time").monotonic() + 5
-        while channel.commands[ch.COMMAND_COUNT] < 4 and __import__("time").monotonic() < deadline:
-            __import__("time").sleep(0.01)
+        deadline = time.monotonic() + 5
+        while channel.commands[ch.COMMAND_COUNT] < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
         clock.now += 1.0
         up.drive_high()
         apply()
