@@ -77,6 +77,18 @@ def choose_slim(path, period: int, rate: int, budget: float = DEFAULT_BUDGET, fa
                                         f"playing the smallest; " + ", ".join(tried))
 
 
+def load_for_playing(path, slim, host_settings, fast: bool = False, say=print) -> StreamingModel:
+    """The model a host plays: `slim` a size, None (the file's default) or "auto": timed at the
+    host's (period, rate), which `host_settings()` returns; it is asked only for slimmable files."""
+    if slim != "auto" or not candidate_sizes(path):
+        return load_model(path, fast=fast, slim=None if slim == "auto" else slim)
+    period, rate = host_settings()
+    choice = choose_slim(path, period, rate, fast=fast)
+    if choice.size is not None:
+        say(f"{Path(path).name}: --slim auto chose size {choice.size:g} ({choice.reason})")
+    return choice.model
+
+
 def slim_size(value: str) -> float | str | None:
     """argparse type for --slim: a size in 0..1 or 'auto'."""
     if value == "auto":

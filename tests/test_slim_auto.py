@@ -57,3 +57,21 @@ def test_slim_argument():
     assert slim_size("auto") == "auto" and slim_size("0.25") == 0.25
     with pytest.raises(ValueError):
         slim_size("1.5")
+
+
+def test_a_host_is_asked_for_its_period_only_for_slimmable_files():
+    from engine.slim_auto import load_for_playing
+
+    asked = []
+
+    def settings():
+        asked.append(True)
+        return 64, 48000
+
+    plain = load_for_playing(shared_path("models", "nam", "random_nano.nam"), "auto", settings, say=lambda _: None)
+    assert not asked and plain.receptive_field > 0
+    said = []
+    load_for_playing(shared_path("models", "nam-a2", "fuzzface_a2.nam"), "auto", settings, say=said.append)
+    assert asked and "--slim auto chose size" in said[0]
+    fixed = load_for_playing(shared_path("models", "nam-a2", "fuzzface_a2.nam"), 0.0, settings, say=said.append)
+    assert "submodel 1" in fixed.description and len(asked) == 1

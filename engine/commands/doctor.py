@@ -87,15 +87,9 @@ def check_realtime_limits(system: System) -> list[Finding]:
 
 
 def _ask_jack() -> tuple[int, int]:
-    import jack  # the pi extra; imported here so doctor's other checks work without it
+    from engine.realtime.jack_host import server_settings  # JACK-Client is the pi extra: imported on use
 
-    jack.set_error_function(lambda message: None)  # libjack's own chatter would bury the verdict
-    jack.set_info_function(lambda message: None)
-    client = jack.Client("ampemu-doctor", no_start_server=True)
-    try:
-        return client.samplerate, client.blocksize
-    finally:
-        client.close()
+    return server_settings("ampemu-doctor")
 
 
 def check_jack(system: System) -> tuple[Finding, int | None]:

@@ -10,14 +10,15 @@ import signal
 import time
 
 from engine.errors import AmpemuError
-from engine.models import load_model
 from engine.presets.bank import default_bank_path, load_bank
 from engine.presets.current import load_current
 from engine.presets.footswitch import start_footswitches
 from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
 from engine.realtime.channel import BLOCKS, Snapshot
+from engine.realtime.jack_host import server_settings
 from engine.realtime.memory import lock_memory
 from engine.sd_notify import SystemdNotifier
+from engine.slim_auto import load_for_playing, slim_size
 
 LOOP_S = 0.25  # main loop tick: saves the current preset, pings the watchdog, prints stats when due
 
@@ -43,6 +44,9 @@ def add_arguments(p) -> None:
     p.add_argument("--output-gain", type=float, default=0.0, metavar="DB", help="gain after the model, dB")
     p.add_argument("--ignore-rate", action="store_true",
                    help="play even if JACK's sample rate differs from the model's (it will not sound like the device)")
+    p.add_argument("--slim", type=slim_size, default="auto", metavar="V|auto",
+                   help="size 0..1 of a slimmable NAM model (--model), or auto (default): the largest size whose "
+                        "p99 block time fits 40%% of the period, timed at start-up")
     p.add_argument("--stats", action="store_true", help="print callback statistics every few seconds")
     p.add_argument("--stats-interval", type=float, default=5.0, metavar="S", help="seconds between --stats lines")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: run until stopped)")
@@ -80,12 +84,21 @@ def run(args) -> int:
     if args.stats_interval <= 0:
         raise AmpemuError(f"--stats-interval {args.stats_interval}: must be a positive number of seconds")
     loaded = None
+
+    def host_settings() -> tuple[int, int]:  # (period, rate) that --slim auto times a model at
+        if args.backend == "jack":
+            rate, period = server_settings()
+            return period, rate
+        return args.blocksize, 48000  # PortAudio opens at the model's rate: NAM's usual 48 kHz
+
     if args.model:
-        models = [load_model(args.model, fast=args.fast)]
+        models = [load_for_playing(args.model, args.slim, host_settings, fast=args.fast,
+                                   say=lambda line: print(f"ampemu run: {line}", flush=True))]
     else:
         bank = load_bank(args.presets or default_bank_path())
         print(f"ampemu run: loading {len(bank.presets)} presets from {bank.path}", flush=True)
-        loaded = load_presets(bank, fast=args.fast, say=lambda line: print(f"  {line}", flush=True))
+        loaded = load_presets(bank, fast=args.fast, say=lambda line: print(f"  {line}", flush=True),
+                              host_settings=host_settings)
         models = loaded.models
     notifier = SystemdNotifier() if args.systemd else None
     host = _host(args, models)

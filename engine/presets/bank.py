@@ -48,7 +48,7 @@ class Bank:
     presets: list[Preset]
     midi_channel: int | None = None  # 1..16, None = omni
     crossfade_ms: float = 30.0
-    crossfade_curve: str = "equal-power"
+    crossfade_curve: str = "equal-gain"
     level_match: bool = True
     target_loudness_db: float = -18.0  # RMS dBFS of each model's output on the standard guitar input
     cc: dict[str, int] = field(default_factory=dict)  # action -> controller number
@@ -188,7 +188,7 @@ def parse_bank(doc: dict, path: Path) -> Bank:
     channel, cc = _parse_midi(problems, doc)
     switches = _parse_footswitches(problems, doc)
     fade = _number(problems, "crossfade_ms", "crossfade_ms", doc.get("crossfade_ms", 30.0), 1.0, 500.0)
-    curve = doc.get("crossfade_curve", "equal-power")
+    curve = doc.get("crossfade_curve", "equal-gain")
     if curve not in CURVES:
         problems.add("crossfade_curve", f"must be one of {', '.join(CURVES)}, got {curve!r}")
     level_match = doc.get("level_match", True)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import AmpemuError
-from engine.models import load_model
 from engine.presets.bank import Bank
 from engine.presets.current import save_current
 from engine.presets.loudness import loudness_db, matching_gain_db
 from engine.realtime.channel import MAX_FADE, MAX_SLOTS, Channel
+from engine.slim_auto import load_for_playing
 from engine.streaming import StreamingModel
 
 HOUSEKEEPING_INTERVAL_S = 0.002  # a switch back to a just-released slot waits at most about this long
@@ -35,17 +35,15 @@ class LoadedBank:
         return [p.name for p in self.bank.presets]
 
 
-def load_presets(bank: Bank, fast: bool = False, say=print) -> LoadedBank:
-    """Load, compile, measure and reset every preset's model (one line per preset via `say`)."""
+def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda: (128, 48000)) -> LoadedBank:
+    """Load, compile, measure and reset every preset's model (one line per preset via `say`);
+    a preset's slim "auto" is timed at the (period, rate) `host_settings()` returns."""
     if len(bank.presets) > MAX_SLOTS:
         raise AmpemuError(f"{bank.path}: {len(bank.presets)} presets, the engine holds at most {MAX_SLOTS}; "
                           "split the bank")
     models, output_db, measured = [], [], {}
     for number, preset in enumerate(bank.presets, 1):
-        # a fixed `slim` size is honoured; "auto" (time each size at JACK's period) needs the running
-        # server, which is opened after the models are loaded: it plays the file's default size here
-        slim = None if preset.slim == "auto" else float(preset.slim)
-        model = load_model(preset.model, fast=fast, slim=slim)
+        model = load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say)
         if bank.level_match:
             if preset.model not in measured:  # the same capture plays equally loud in every preset
                 measured[preset.model] = loudness_db(model)

@@ -20,6 +20,8 @@ from engine.realtime.channel import Channel
 from engine.streaming import StreamingModel
 
 AUTO = None  # connect to the system's physical ports
+NO_SERVER = ("cannot connect to a JACK server (is jackd running, as this user, with the JACK_DEFAULT_SERVER "
+             "name you expect?); start it, e.g. `jackd -d alsa -r 48000 -p 128 -n 2`, or use --backend sounddevice")
 
 
 def _jack():
@@ -43,6 +45,23 @@ def _quiet_libjack(jack) -> collections.deque:
     return messages
 
 
+def server_settings(name: str = "ampemu-probe") -> tuple[int, int]:
+    """(sample rate, period) of the running JACK server, from a client that opens and closes at once;
+    raises AmpemuError when no server runs."""
+    jack = _jack()
+    _quiet_libjack(jack)
+    try:
+        client = jack.Client(name, no_start_server=True)
+    except jack.JackOpenError:
+        jack.set_error_function(None)
+        jack.set_info_function(None)
+        raise AmpemuError(NO_SERVER) from None
+    try:
+        return client.samplerate, client.blocksize
+    finally:
+        client.close()
+
+
 class JackHost:
     def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
                  ignore_rate: bool = False, midi: bool = True):
@@ -55,9 +74,7 @@ class JackHost:
         except jack.JackOpenError:
             self.jack.set_error_function(None)
             self.jack.set_info_function(None)
-            raise AmpemuError("cannot connect to a JACK server (is jackd running, as this user, with the "
-                              "JACK_DEFAULT_SERVER name you expect?); start it, e.g. "
-                              "`jackd -d alsa -r 48000 -p 128 -n 2`, or use --backend sounddevice") from None
+            raise AmpemuError(NO_SERVER) from None
         try:
             # compiled (or loaded from numba's cache) once a server is known to be there
             from engine.realtime.jack_callback import jack_process
