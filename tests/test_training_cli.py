@@ -15,7 +15,7 @@ from engine.models import load_model
 from engine.render import render
 
 RATE = 44100
-TINY = ["--channels", "2", "--dilations", "1,2,4", "--window", "2048", "--threads", "1"]
+TINY = ["--preset", "seed", "--channels", "2", "--dilations", "1,2,4", "--window", "2048", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")

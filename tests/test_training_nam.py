@@ -132,3 +132,22 @@ def test_onnx_export_of_a_nam_preset_streams_like_torch(tmp_path, audio):
         got = render(onnx_model, x, block=block)
         assert np.max(np.abs(got - expected[:x.size])) <= 5e-5
     assert np.max(np.abs(render(kernel, audio, block=64) - expected)) <= 5e-5
+
+
+def test_train_writes_model_nam_for_a_nam_preset(tmp_path):
+    import soundfile as sf
+
+    from training.fit import TrainConfig, train
+    from training.synthetic import overdrive
+
+    x = guitar_like(3.0, RATE, seed=6)
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    sf.write(tmp_path / "out.wav", overdrive(x.astype(np.float64), RATE), RATE, subtype="FLOAT")
+    summary = train(TrainConfig(input=str(tmp_path / "in.wav"), output=str(tmp_path / "out.wav"),
+                                run_dir=str(tmp_path / "run"), preset="nam-nano", max_steps=4, window=2048,
+                                val_every_steps=2, progress=False))
+    assert summary["model"] == str(tmp_path / "run" / "model.nam") and not (tmp_path / "run" / "model.json").exists()
+    module = CaptureModule.load_from_checkpoint(summary["best_checkpoint"], map_location="cpu").eval()
+    model = load_model(summary["model"])
+    assert model.metadata["validation_esr"] == pytest.approx(summary["best_val_esr"], abs=1e-6)
+    assert np.max(np.abs(render(model, x[:20000]) - prewarmed_forward(module, x[:20000]))) <= 5e-5

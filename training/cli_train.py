@@ -5,16 +5,20 @@ from __future__ import annotations
 from training.cli_support import add_capture_arguments, require_training_stack
 
 PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano")  # kept torch-free; training.model.PRESETS is the truth
+# measured best at equal time on this CPU (docs/training.md, "Which preset"): NAM's feather WaveNet
+DEFAULT_PRESET = "nam-feather"
 
 
 def add_arguments(p) -> None:
     add_capture_arguments(p)
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and the model (model.json, or model.nam for nam-* presets)")
-    p.add_argument("--preset", default="seed", help=f"model size: {', '.join(PRESET_NAMES)} (default seed)")
-    p.add_argument("--channels", type=int, default=None, help="override the preset's channel count")
-    p.add_argument("--kernel-size", type=int, default=None, help="override the preset's kernel size")
+    p.add_argument("--preset", default=DEFAULT_PRESET,
+                   help=f"model: {', '.join(PRESET_NAMES)} (default {DEFAULT_PRESET}; nam-* write model.nam, "
+                        "the gated ones model.json)")
+    p.add_argument("--channels", type=int, default=None, help="override a gated preset's channel count")
+    p.add_argument("--kernel-size", type=int, default=None, help="override a gated preset's kernel size")
     p.add_argument("--dilations", type=lambda s: [int(v) for v in s.split(",")], default=None,
-                   help="override the preset's dilations, comma-separated (e.g. 1,2,4,8)")
+                   help="override a gated preset's dilations, comma-separated (e.g. 1,2,4,8)")
     p.add_argument("--max-epochs", type=int, default=None, help="stop after N passes over the train split")
     p.add_argument("--max-time", type=float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
     p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint (e.g. DIR/checkpoints/last.ckpt)")
