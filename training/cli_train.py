@@ -5,8 +5,8 @@ from __future__ import annotations
 from training.cli_support import add_capture_arguments, require_training_stack
 
 PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano")  # kept torch-free; training.model.PRESETS is the truth
-# measured best at equal time on this CPU (docs/training.md, "Which preset"): NAM's feather WaveNet
-DEFAULT_PRESET = "nam-feather"
+# measured best at equal time on this CPU (docs/training.md, "Which preset by default"): NAM's lite WaveNet
+DEFAULT_PRESET = "nam-lite"
 
 
 def add_arguments(p) -> None:
