@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -106,7 +107,10 @@ def test_ctrl_c_leaves_a_usable_checkpoint_and_model(capture, tmp_path):
 def test_ddp_on_cpu_with_two_processes(capture, tmp_path):
     """Lightning's DDP (what multi-GPU users run), shown here with 2 CPU processes and gloo."""
     out = tmp_path / "ddp"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    with socket.socket() as probe:  # a free port for the ranks' rendezvous (29500 may be taken)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     result = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--input", str(capture / "input.wav"),
                              "--output", str(capture / "output.wav"), "--run-dir", str(out), "--max-epochs", "1",
                              "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", *TINY],
