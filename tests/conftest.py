@@ -1,3 +1,3 @@
 """pytest wiring; the helpers themselves live in shared_data.py (benchmarks import them too)."""
 
-from shared_data import REPO, SHARED, guitar_like, shared_path  # noqa: F401  (re-exported for tests)
+from shared_data import REPO, SHARED, guitar_like, run_partition, shared_path  # noqa: F401  (re-exported for tests)

@@ -29,3 +29,14 @@ def guitar_like(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
             out += env * np.sin(2 * np.pi * f0 * h * (t - start)) / h
     out += 0.003 * rng.standard_normal(t.size)
     return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
+
+
+def run_partition(model, x: np.ndarray, sizes) -> np.ndarray:
+    """Process x in blocks cycling through `sizes`, from the model's reset (prewarmed) state."""
+    model.reset()
+    out, pos, i = np.empty_like(x), 0, 0
+    while pos < x.size:
+        n = min(sizes[i % len(sizes)], x.size - pos)
+        model.process(x[pos:pos + n], out[pos:pos + n])
+        pos, i = pos + n, i + 1
+    return out

@@ -12,7 +12,8 @@ from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.nam import NamContainer, parse_nam, read_nam, to_document
 from engine.models import load_model
-from test_nam_kernel import MIXED, assert_allocates_nothing, run_blocks, run_partition
+from conftest import run_partition
+from test_nam_kernel import MIXED, assert_allocates_nothing, run_blocks
 
 # (file, --slim, golden): every file NAM's A2 README lists that the engine plays
 GOLDENS = [

@@ -4,24 +4,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import guitar_like, shared_path
+from conftest import guitar_like, run_partition, shared_path
 from engine.kernels.dispatch import process_in_blocks
 from engine.models import load_model, nam_wavenet_model
 from nam_reference import nam_forward, random_nam
 
 GOLDEN_MODELS = ["wavenet_a1_standard", "random_lite", "random_feather", "random_nano"]
 MIXED = [1, 7, 64, 1000, 3, 255, 2048, 4096, 17]
-
-
-def run_partition(model, x, sizes):
-    """Process x in blocks cycling through `sizes`, from reset (prewarmed) state."""
-    model.reset()
-    out, pos, i = np.empty_like(x), 0, 0
-    while pos < x.size:
-        n = min(sizes[i % len(sizes)], x.size - pos)
-        model.process(x[pos:pos + n], out[pos:pos + n])
-        pos, i = pos + n, i + 1
-    return out
 
 
 def run_blocks(model, x, block):
@@ -122,25 +111,6 @@ def test_gated_model_is_bit_identical_for_any_partition():
     whole = run_partition(model, x, [x.size])
     for sizes in ([1], [64], MIXED):
         assert np.array_equal(run_partition(model, x, sizes), whole), sizes
-
-
-def test_reset_restores_the_prewarmed_state():
-    model = load_model(shared_path("models", "nam", "random_lite.nam"))
-    x = guitar_like(0.2, 48000, seed=1)
-    first = run_partition(model, x, [64])
-    model.process(guitar_like(0.1, 48000, seed=2))  # leave some history behind
-    assert np.array_equal(run_partition(model, x, [64]), first)
-
-
-def test_causal_and_zero_latency():
-    model = load_model(shared_path("models", "nam", "random_nano.nam"))
-    silence = np.zeros(3000, np.float32)
-    base = run_partition(model, silence, [64])
-    impulse = silence.copy()
-    impulse[1000] = 0.5
-    out = run_partition(model, impulse, [64])
-    assert np.array_equal(out[:1000], base[:1000])
-    assert out[1000] != base[1000]
 
 
 def assert_allocates_nothing(model, x):
