@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import AmpemuError
+from engine.streaming import run_zeros
 
 FORMAT = "ampemu-streaming"  # the same constants as training/onnx_export.py, which engine must not import
 FORMAT_VERSION = 1
@@ -137,12 +138,7 @@ class OnnxStreamingModel:
         self.prewarm()
 
     def prewarm(self) -> None:
-        if self.prewarm_samples:
-            zeros = np.zeros(min(self.prewarm_samples, 4096), np.float32)
-            out = np.empty_like(zeros)
-            for start in range(0, self.prewarm_samples, zeros.size):
-                step = min(zeros.size, self.prewarm_samples - start)
-                self.process(zeros[:step], out[:step])
+        run_zeros(self, self.prewarm_samples)
 
     def warm_up(self) -> None:
         """One call, so onnxruntime plans its memory before the first real block."""

@@ -14,6 +14,17 @@ import numpy as np
 from engine.kernels.dispatch import process_block, process_in_blocks
 
 
+def run_zeros(model, samples: int) -> None:
+    """Feed `samples` zeros through any streaming model (its prewarm), in blocks of at most 4096."""
+    if samples <= 0:
+        return
+    zeros = np.zeros(min(samples, 4096), np.float32)
+    out = np.empty_like(zeros)
+    for start in range(0, samples, zeros.size):
+        step = min(zeros.size, samples - start)
+        model.process(zeros[:step], out[:step])
+
+
 @dataclass
 class StreamingModel:
     layout: np.ndarray  # int64, read-only after build: family, sizes, offsets
@@ -51,14 +62,7 @@ class StreamingModel:
         self.prewarm()
 
     def prewarm(self) -> None:
-        if self.prewarm_samples:
-            zeros = np.zeros(min(self.prewarm_samples, 4096), np.float32)
-            out = np.empty_like(zeros)
-            left = self.prewarm_samples
-            while left > 0:
-                step = min(left, zeros.size)
-                self.process(zeros[:step], out[:step])
-                left -= step
+        run_zeros(self, self.prewarm_samples)
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) with the exact argument types used later."""

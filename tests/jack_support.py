@@ -42,6 +42,16 @@ def start_server(rate: int = RATE, period: int = 64):
     return DummyJackServer(rate=rate, period=period).start()
 
 
+def serve(rate: int = RATE, period: int = 64):
+    """Body of a module-scoped server fixture: a private jackd this process's clients talk to."""
+    srv = start_server(rate, period=period)
+    try:
+        with ServerEnv(srv):
+            yield srv
+    finally:
+        srv.stop()
+
+
 class ServerEnv:
     """Point this process's JACK clients at `server` (libjack reads JACK_DEFAULT_SERVER at open)."""
 

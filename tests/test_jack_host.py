@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shared_data import guitar_like
-from jack_support import RATE, Rig, ServerEnv, seed_model_path, start_server
+from jack_support import RATE, Rig, seed_model_path, serve
 
 from engine.models import load_model
 from engine.realtime import channel as ch
@@ -18,12 +18,7 @@ from engine.render import render
 
 @pytest.fixture(scope="module")
 def server():
-    srv = start_server(RATE, period=64)
-    try:
-        with ServerEnv(srv):
-            yield srv
-    finally:
-        srv.stop()
+    yield from serve(RATE, period=64)
 
 
 @pytest.fixture(scope="module")

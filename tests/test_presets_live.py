@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from shared_data import REPO, guitar_like
-from jack_support import RATE, Rig, ServerEnv, compile_host, start_server
+from jack_support import RATE, Rig, compile_host, serve
 from presets_support import max_step, played, seed, switch_reference, write_bank
 
 from engine.presets.bank import load_bank
@@ -32,12 +32,7 @@ PRESETS = [("Klon", "Klon-Centaur", 2.0, -1.0, 3), ("Plexi", "Marshall-JMP-Plexi
 
 @pytest.fixture(scope="module")
 def server():
-    srv = start_server(RATE, period=64)
-    try:
-        with ServerEnv(srv):
-            yield srv
-    finally:
-        srv.stop()
+    yield from serve(RATE, period=64)
 
 
 def bank_of(tmp_path, curve):
