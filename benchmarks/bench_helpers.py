@@ -1,9 +1,9 @@
 """Benchmark helpers: real-time factor bookkeeping shared by every benchmark module."""
 
 import numpy as np
-from shared_data import shared_path  # the tests' data locator (tests/ is on sys.path, see conftest)
+from support.data import reference  # the tests' data locator (tests/ is on sys.path)
 
-__all__ = ["shared_path", "record_rtf"]
+__all__ = ["reference", "record_rtf", "guitar_noise"]
 
 
 def record_rtf(benchmark, audio_seconds: float, **info) -> float:

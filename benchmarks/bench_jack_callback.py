@@ -38,8 +38,8 @@ from engine.realtime.jack_host import JackHost  # noqa: E402
 from engine.realtime.memory import lock_memory  # noqa: E402
 
 MODELS = {
-    "seed 4-ch (Klon-Centaur)": REPO.parent / "shared/models/seed-profiles/Klon-Centaur.json",
-    "16-ch (PedalNetRT)": REPO.parent / "shared/models/wavenetva/PedalNetRT_pedalnet.json",
+    "seed 4-ch (Klon-Centaur)": REPO / "tests/data/models/seed-profiles/Klon-Centaur.json",
+    "16-ch (PedalNetRT)": REPO / "tests/data/models/wavenetva/PedalNetRT_pedalnet.json",
 }
 PERIODS = (64, 128)
 SECONDS = float(os.environ.get("AMPEMU_BENCH_SECONDS", 10))
@@ -114,8 +114,6 @@ def test_jack_callback(benchmark, name, period):
     """pytest-benchmark times the same-process reference (the kernel from Python on a hot cache);
     the callback's own distribution, measured inside the callback, goes to extra_info and stdout."""
     path = MODELS[name]
-    if not path.exists():
-        pytest.skip(f"reference model {path} is missing (benchmarks read ../shared next to the repo)")
     result = measure(path, period, SECONDS)
     model = load_model(path)
     x = (0.1 * np.random.default_rng(0).standard_normal(period)).astype(np.float32)

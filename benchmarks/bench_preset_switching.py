@@ -25,7 +25,7 @@ from engine.realtime.dummy_server import DummyJackServer  # noqa: E402
 from engine.realtime.jack_host import JackHost  # noqa: E402
 from engine.realtime.memory import lock_memory  # noqa: E402
 
-SEEDS = REPO.parent / "shared/models/seed-profiles"
+SEEDS = REPO / "tests/data/models/seed-profiles"
 
 
 def window(host, seconds, switch_every=None):

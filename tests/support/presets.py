@@ -1,0 +1,73 @@
+"""Helpers for the preset-switching tests: a bank file of shipped seed models and the offline
+reference of a switch, computed from the documented semantics only (not from the engine's code):
+the old model keeps running, the new one starts from its reset state at the switch frame, frame k of
+a fade of L frames is at p = (k+1)/L, equal-gain mixes old*(1-p) + new*p, equal-power
+old*cos(p pi/2) + new*sin(p pi/2); gains are float32 multipliers before and after each model."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from support.data import reference
+from engine.models import load_model
+from engine.render import render
+
+SEEDS = ("Klon-Centaur", "Marshall-JMP-Plexi-1968", "Fender-Tweed-Deluxe")
+
+
+def seed(name: str):
+    return reference("models", "seed-profiles", f"{name}.json")
+
+
+def write_bank(folder: Path, presets, **settings) -> Path:
+    """presets: [(name, seed name, input dB, output dB, program or None)]; settings: global keys."""
+    lines = [f"{key} = {value!r}".replace("'", '"').replace("True", "true").replace("False", "false")
+             for key, value in settings.items() if key != "cc"]
+    if "cc" in settings:
+        lines.append("[midi.cc]")
+        lines += [f"{action} = {number}" for action, number in settings["cc"].items()]
+    for name, model, gain_in, gain_out, program in presets:
+        lines += ["[[preset]]", f'name = "{name}"', f'model = "{seed(model)}"', f"input_gain_db = {gain_in}",
+                  f"output_gain_db = {gain_out}"] + ([f"program = {program}"] if program is not None else [])
+    path = folder / "bank.toml"
+    path.write_text(textwrap.dedent("\n".join(lines)) + "\n")
+    return path
+
+
+def curve(frames: int, kind: str):
+    p = np.arange(1, frames + 1) / frames
+    if kind == "equal-gain":
+        return (1 - p).astype(np.float32), p.astype(np.float32)
+    return (np.array([math.cos(v * math.pi / 2) for v in p], np.float32),
+            np.array([math.sin(v * math.pi / 2) for v in p], np.float32))
+
+
+def played(model_path, x: np.ndarray, gain_in: float, gain_out: float) -> np.ndarray:
+    """A fresh copy of the model, from reset, on x: what one slot plays with its linear gains."""
+    return render(load_model(model_path), x * np.float32(gain_in), block=64) * np.float32(gain_out)
+
+
+def switch_reference(x, switch_at, old, new, fade_frames, kind):
+    """Offline output for input x with a switch at frame `switch_at`; old/new: (model path or None for
+    dry, linear input gain, linear output gain). The old source ran from frame 0 of x."""
+    def source(spec, signal):
+        return signal.copy() if spec[0] is None else played(spec[0], signal, spec[1], spec[2])
+
+    a = source(old, x)
+    b = source(new, x[switch_at:])
+    out = a.copy()
+    g_old, g_new = curve(fade_frames, kind)
+    end = min(x.size, switch_at + fade_frames)
+    span = end - switch_at
+    out[switch_at:end] = a[switch_at:end] * g_old[:span] + b[:span] * g_new[:span]
+    out[end:] = b[span:]
+    return out
+
+
+def max_step(y: np.ndarray) -> float:
+    """The click detector: largest sample-to-sample jump."""
+    return float(np.max(np.abs(np.diff(y.astype(np.float64)))))
