@@ -1,8 +1,8 @@
 """Every backend of `ampemu bench` on the same models in one run, with ratios against the numba kernel.
 
 Run: .venv/bin/python -m pytest benchmarks/bench_backends.py -s --benchmark-columns=median,iqr --benchmark-group-by=group
-The work is engine/benchmarking.py's, exactly what `ampemu bench` times: built-in architectures with
-random weights (engine/bench_models.py), one thread, 64-frame blocks, each block timed on its own;
+The work is ampemu_tools/benchmarking.py's, exactly what `ampemu bench` times: built-in architectures with
+random weights (ampemu_tools/bench_models.py), one thread, 64-frame blocks, each block timed on its own;
 pytest-benchmark times the whole pass (median over rounds) and the last test prints each backend's
 RTF and its ratio to `numba-exact` measured in this same process (so machine load cancels out
 better than in absolute figures). NAM models run on the numba backends only.
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from bench_helpers import record_rtf
-from engine.bench_models import BUILTINS
-from engine.benchmarking import BACKEND_FACTORIES, BACKENDS, Unavailable, bench_signal
+from ampemu_tools.bench_models import BUILTINS
+from ampemu_tools.benchmarking import BACKENDS, Unavailable, backend_factory, bench_signal
 
 BLOCK = 64
 MODELS = ["seed", "gated-16", "nam-nano", "nam-standard"]
@@ -29,7 +29,7 @@ CASES = [(m, b) for m in MODELS for b in BACKENDS if not m.startswith("nam-") or
 def test_backend_rtf(benchmark, tmp_path, model, backend):
     target = BUILTINS[model]()
     try:
-        runner = BACKEND_FACTORIES[backend](target, tmp_path)
+        runner = backend_factory(backend)(target, tmp_path)
     except Unavailable as exc:  # torch or onnxruntime not installed
         pytest.skip(str(exc))
     seconds = SECONDS[backend]

@@ -12,7 +12,7 @@ import pytest
 from bench_helpers import guitar_noise, record_rtf, reference
 from engine.formats.wavenetva_json import read_model
 from engine.models import gated_wavenet_model
-from engine.reference import gated_wavenet_forward
+from ampemu_tools.reference import gated_wavenet_forward
 
 RATE = 44100
 SECONDS = 1.0

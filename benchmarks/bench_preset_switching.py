@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 from engine.models import load_model  # noqa: E402
 from engine.presets.live import Housekeeper  # noqa: E402
 from engine.realtime import channel as ch  # noqa: E402
-from engine.realtime.dummy_server import DummyJackServer  # noqa: E402
+from ampemu_tools.dummy_server import DummyJackServer  # noqa: E402
 from engine.realtime.jack_host import JackHost  # noqa: E402
 from engine.realtime.memory import lock_memory  # noqa: E402
 

@@ -1,8 +1,10 @@
 """`ampemu`: one console script, one subcommand per job.
 
 Each subcommand lives in the module that owns the job; this file only wires them and turns
-AmpemuError into a single line on stderr with exit code 2. Training subcommands are defined in
-`training.cli`, whose parsers import nothing heavy, so `ampemu --help` works without torch.
+AmpemuError into a single line on stderr with exit code 2. Training subcommands live in
+`training/cli_*.py` and the measuring ones in `ampemu_tools/commands/`; they are named here as strings
+and imported only to build the parser (their parsers import nothing heavy, so `ampemu --help` works
+without torch), and a checkout without training/ or ampemu_tools/ (the Pi) simply lacks them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ COMMANDS = {
     "run": ("engine.commands.run", "play a model live through JACK (or PortAudio)"),
     "presets": ("engine.commands.presets", "check or list a preset bank"),
     "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
-    "bench": ("engine.commands.bench", "real-time factor, headroom and a verdict per model, backend and block size"),
-    "latency": ("engine.commands.latency", "round-trip latency through JACK with a loop (cable or software)"),
+    "bench": ("ampemu_tools.commands.bench", "real-time factor, headroom and a verdict per model, backend and block size"),
+    "latency": ("ampemu_tools.commands.latency", "round-trip latency through JACK with a loop (cable or software)"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
     "predict": ("training.cli_predict", "render a WAV through a training checkpoint (torch)"),
     "test": ("training.cli_test", "metrics and plots of a checkpoint on a capture's test split"),
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.split(".")[0] in ("engine", "training"):
+            if exc.name and exc.name.split(".")[0] in ("engine", "training", "ampemu_tools"):
                 continue  # a subcommand not built yet in this checkout
             raise
         p = sub.add_parser(name, help=help_text, description=help_text)

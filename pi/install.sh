@@ -70,9 +70,11 @@ if [ -n "$ROOT" ] || ! getent group gpio >/dev/null; then
 fi
 run usermod -a -G audio,gpio "$USER_NAME"
 
-# The program: a copy of the sources (what pip installs from) and a venv without torch.
+# The program: a copy of the sources (what pip installs from) and a venv without torch: the Pi
+# runtime (engine/) and the measuring tools `ampemu bench` and `ampemu latency` (ampemu_tools/);
+# never training/.
 say "copying the project to $PREFIX/src"
-for item in engine training examples pyproject.toml README.md; do
+for item in engine ampemu_tools examples pyproject.toml README.md; do
     [ -e "$SRC/$item" ] || continue
     mkdir -p "$ROOT$PREFIX/src"
     if [ -d "$SRC/$item" ]; then

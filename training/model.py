@@ -1,6 +1,6 @@
 """Model architectures for training (torch) and their named presets.
 
-`GatedWaveNet` is the exact maths of the engine's kernel (engine/reference.py): input 1x1 conv,
+`GatedWaveNet` is the exact maths of the engine's kernel (ampemu_tools/reference.py): input 1x1 conv,
 per layer a causal dilated conv C -> 2C, tanh(a) * sigmoid(b), a residual 1x1 conv, and a linear mix
 of every layer's gated output. Two forward modes:
 - valid (training): the input carries receptive-field - 1 samples of real history and the output is

@@ -5,5 +5,5 @@
 - native.py: raw pointers, a fence and a clock for compiled code;
 - block.py: what every backend's callback does with one block (compiled, allocation-free);
 - jack_callback.py: the JACK process callback, a numba @cfunc; jack_host.py: the JACK client around it;
-- sounddevice_host.py: the PortAudio fallback; dummy_server.py: a private dummy jackd for tests.
+- sounddevice_host.py: the PortAudio fallback; memory.py: locking the process's memory.
 """

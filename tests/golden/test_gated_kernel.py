@@ -7,7 +7,7 @@ from support.data import reference, shared_path
 from support.audio import guitar_like, run_partition
 from engine.formats.wavenetva_json import read_model
 from engine.models import gated_wavenet_model, load_model
-from engine.reference import gated_wavenet_forward
+from ampemu_tools.reference import gated_wavenet_forward
 
 GOLDEN_MODELS = ["PedalNetRT_pedalnet", "SmartGuitarPedal_ts9_fullD", "WaveNetVA_WaveNet2-ts7"]
 MIXED = [1, 7, 64, 1000, 3, 255, 2048, 4096, 17]

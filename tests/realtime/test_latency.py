@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import lfilter
 
 from engine.cli import main
-from engine.latency import click_train, find_delay
+from ampemu_tools.latency import click_train, find_delay
 from support.jack import ServerEnv, require_jackd
 PERIOD = 64
 RATE = 48000
@@ -16,7 +16,7 @@ RATE = 48000
 
 @pytest.fixture(scope="module")
 def jack_server():
-    from engine.realtime.dummy_server import DummyJackServer
+    from ampemu_tools.dummy_server import DummyJackServer
 
     require_jackd()
     with DummyJackServer(rate=RATE, period=PERIOD) as server, ServerEnv(server):
@@ -66,7 +66,7 @@ def test_cable_mode_without_a_cable_says_so_in_one_line(jack_server, capsys):
 def test_cable_round_trip_on_the_pi():
     """On the Pi: jackd running on the audio interface and a cable from its output 1 to its input 1.
     The round trip is at least JACK's own port latencies and every click comes back at the same delay."""
-    from engine.latency import measure_round_trip
+    from ampemu_tools.latency import measure_round_trip
 
     result = measure_round_trip(clicks=4)
     assert result.match > 0.5, "the loop returned something, but not the clicks: check the cable and gains"

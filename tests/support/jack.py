@@ -34,7 +34,7 @@ def compile_host() -> None:
 
 
 def start_server(rate: int = RATE, period: int = 64):
-    from engine.realtime.dummy_server import DummyJackServer
+    from ampemu_tools.dummy_server import DummyJackServer
 
     require_jackd()
     compile_host()

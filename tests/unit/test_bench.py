@@ -6,15 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import benchmarking
-from engine.bench_models import BUILTINS, gated_macs, random_gated, random_nam, resolve_target
-from engine.benchmarking import summarize, verdict
+from ampemu_tools import benchmarking
+from ampemu_tools.bench_models import BUILTINS, gated_macs, random_gated, random_nam, resolve_target
+from ampemu_tools.benchmarking import summarize, verdict
 from support.data import reference
 from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.nam import parse_nam, to_document
 from engine.models import gated_wavenet_model
-from engine.reference import gated_wavenet_forward
+from ampemu_tools.reference import gated_wavenet_forward
 
 
 @pytest.mark.parametrize("load, expected", [(0.0, "fits"), (0.4999, "fits"), (0.5, "tight"), (0.7999, "tight"),
@@ -67,7 +67,7 @@ def test_builtin_models_are_valid_models():
 def test_timed_kernel_loop_runs_the_real_model(tmp_path):
     """What the numba rows time is the model itself: the output equals a plain block-wise render."""
     target = BUILTINS["nam-nano"]()
-    runner = benchmarking.BACKEND_FACTORIES["numba-exact"](target, tmp_path)
+    runner = benchmarking.backend_factory("numba-exact")(target, tmp_path)
     x = benchmarking.bench_signal(0.05, 48000)[:2048]
     y = np.zeros_like(x)
     times = np.zeros((2, 2048 // 64), np.int64)
@@ -131,7 +131,7 @@ def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):
 
 
 def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
-    from engine import pi5_estimate
+    from ampemu_tools import pi5_estimate
 
     system = {"machine": "x86_64", "core_mhz": 2400}
     assert pi5_estimate.scale_factor(system) == pytest.approx(2.0)  # 16 MACs/cycle vs NEON's 8, same clock
@@ -150,12 +150,9 @@ def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
 
 def test_bench_runs_an_onnx_file_on_onnxruntime_only(tmp_path, capsys):
     pytest.importorskip("torch", reason="exporting the test's .onnx needs the train extra")
-    from engine.benchmarking import _torch_network
-    from training.onnx_export import network_properties, onnx_bytes
+    from training.bench_backends import export_onnx
 
-    net = _torch_network(BUILTINS["seed"](), tmp_path)
-    path = tmp_path / "seed.onnx"
-    path.write_bytes(onnx_bytes(net, network_properties(net, "gated_wavenet", {}, 44100, "seed", {})))
+    path = export_onnx(BUILTINS["seed"](), tmp_path)
     out = tmp_path / "onnx.json"
     assert main(["bench", str(path), "--blocks", "64", "--seconds", "0.02", "--no-progress", "--json", str(out)]) == 0
     report = json.loads(out.read_text())

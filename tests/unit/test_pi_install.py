@@ -32,6 +32,8 @@ def test_install_writes_every_file_and_rerun_changes_nothing(tmp_path):
     for path in ("etc/ampemu/jack.conf", "etc/ampemu/presets.toml", "etc/security/limits.d/95-ampemu.conf",
                  "opt/ampemu/src/pyproject.toml", "opt/ampemu/src/engine/kernels/gated_wavenet.py"):
         assert path in files, path
+    assert "opt/ampemu/src/ampemu_tools/latency.py" in files  # `ampemu bench` and `latency` are for the Pi too
+    assert not any(path.startswith("opt/ampemu/src/training/") for path in files)  # the Pi never trains
     assert (tmp_path / "var/cache/ampemu/numba").is_dir() and (tmp_path / "var/lib/ampemu").is_dir()
     assert not any("torch" in line for line in out.splitlines() if line.startswith("would run: ") and "pip" in line)
     assert "--no-install-recommends" in out and "jackd2" in out

@@ -1,6 +1,6 @@
 """`ampemu latency`: the round trip through JACK measured with a loop (cable or software), and where it comes from.
 
-The measuring lives in engine/latency.py. See docs/benchmarks.md ("Latency").
+The measuring lives in ampemu_tools/latency.py. See docs/benchmarks.md ("Latency").
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
-from engine.latency import measure_round_trip
+from ampemu_tools.latency import measure_round_trip
 
 
 def add_arguments(p) -> None:

@@ -1,6 +1,6 @@
 """`ampemu bench [MODEL ...]`: real-time factor, headroom and a verdict per model, backend and block size.
 
-The measuring lives in engine/benchmarking.py; this module parses options and prints. See
+The measuring lives in ampemu_tools/benchmarking.py; this module parses options and prints. See
 docs/benchmarks.md for the definitions and for how to contribute a Pi 5 table (`--json`).
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from engine import pi5_estimate
+from ampemu_tools import pi5_estimate
 from engine.atomic import write_atomically
-from engine.bench_models import BUILTINS, resolve_target, slimmed_target
-from engine.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
+from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
+from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
 from engine.slim_auto import slim_size
 

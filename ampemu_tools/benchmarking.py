@@ -20,6 +20,7 @@ Definitions (docs/benchmarks.md):
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import shutil
@@ -38,7 +39,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from engine.bench_models import Target
+from ampemu_tools.bench_models import Target
 from engine.kernels.dispatch import process_block
 
 RATES = (44100, 48000)
@@ -146,63 +147,10 @@ def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
     return Runner(model.reset, timed, model.process)
 
 
-def _python_runner(model) -> Runner:
+def python_runner(model) -> Runner:
     def timed(x, y, block, times, budget_ns):
         return _timed_python_blocks(model.process, x, y, block, times, budget_ns)
     return Runner(model.reset, timed, model.process)
-
-
-def _torch_network(target: Target, workdir: Path):
-    """The gated WaveNet as training's torch module with the target's weights (needs torch)."""
-    if target.family == "onnx":
-        raise Unavailable("an .onnx file plays on onnxruntime only")
-    if target.family != "gated":
-        raise Unavailable("torch and ONNX export here cover the gated WaveNet only")
-    try:
-        import torch
-        from training.model import GatedWaveNet
-    except ImportError:
-        raise Unavailable("torch is not installed") from None
-    w = target.model
-    net = GatedWaveNet(w.channels, w.kernel_size, w.dilations).eval()
-    with torch.no_grad():
-        net.input_conv.weight[:, 0, 0] = torch.from_numpy(w.input_weight)
-        net.input_conv.bias[:] = torch.from_numpy(w.input_bias)
-        for layer, (conv, residual) in enumerate(zip(net.convs, net.residuals)):
-            conv.weight[:] = torch.from_numpy(w.conv_weights[layer])
-            conv.bias[:] = torch.from_numpy(w.conv_biases[layer])
-            residual.weight[:, :, 0] = torch.from_numpy(w.residual_weights[layer])
-            residual.bias[:] = torch.from_numpy(w.residual_biases[layer])
-        net.mix.weight[0, :, 0] = torch.from_numpy(w.mix_weight)
-        net.mix.bias[:] = float(w.mix_bias)
-    return net
-
-
-class _TorchStreaming:
-    """training/onnx_export.StreamingNetwork (the graph onnxruntime runs), eager, one call per block."""
-
-    def __init__(self, net):
-        import torch
-        from training.onnx_export import StreamingNetwork
-
-        self.torch = torch
-        torch.set_num_threads(1)  # like every other backend: one core
-        self.streaming = StreamingNetwork(net).eval()
-        self.reset()
-
-    def reset(self):
-        self.states = self.streaming.initial_state()
-
-    def process(self, x, y):
-        with self.torch.inference_mode():
-            out, *self.states = self.streaming(self.torch.from_numpy(x), *self.states)
-        y[:] = out.numpy()
-        return y
-
-
-def _torch_runner(target: Target, workdir: Path) -> Runner:
-    model = _TorchStreaming(_torch_network(target, workdir))
-    return _python_runner(model)
 
 
 def _onnx_runner(target: Target, workdir: Path) -> Runner:
@@ -213,23 +161,19 @@ def _onnx_runner(target: Target, workdir: Path) -> Runner:
     from engine.onnx_backend import load_onnx_model
 
     if target.family == "onnx":
-        return _python_runner(load_onnx_model(target.model))
-    net = _torch_network(target, workdir)  # an .onnx is exported on the fly: needs torch
-    try:
-        from training.onnx_export import network_properties, onnx_bytes
-    except ImportError:
-        raise Unavailable("exporting to ONNX needs the train extra (torch, onnx)") from None
-    path = workdir / f"{target.name}.onnx"
-    path.write_bytes(onnx_bytes(net, network_properties(net, "gated_wavenet", {}, target.sample_rate, target.name, {})))
-    return _python_runner(load_onnx_model(path))
+        return python_runner(load_onnx_model(target.model))
+    _load_plugins()
+    if ONNX_EXPORTER is None:
+        raise Unavailable("exporting to ONNX needs the train extra (torch, onnx)")
+    return python_runner(load_onnx_model(ONNX_EXPORTER(target, workdir)))
 
 
 class _ReferenceStreaming:
-    """engine/reference.py's whole-signal forward used as a player: each block is computed with the
+    """ampemu_tools/reference.py's whole-signal forward used as a player: each block is computed with the
     receptive field of past input in front of it (exact, and the cost of having no streaming state)."""
 
     def __init__(self, weights):
-        from engine.reference import gated_wavenet_forward
+        from ampemu_tools.reference import gated_wavenet_forward
 
         self.forward, self.weights = gated_wavenet_forward, weights
         self.history = weights.receptive_field - 1
@@ -265,16 +209,46 @@ def _reference_runner(target: Target, workdir: Path) -> Runner:
     if target.family != "gated":
         raise Unavailable("the numpy reference is the gated WaveNet's (.json)")
     _one_blas_thread()
-    return _python_runner(_ReferenceStreaming(target.model))
+    return python_runner(_ReferenceStreaming(target.model))
 
 
 BACKEND_FACTORIES = {
     "numba-exact": lambda t, d: _numba_runner(t, False, d),
     "numba-fast": lambda t, d: _numba_runner(t, True, d),
     "onnxruntime": _onnx_runner,
-    "torch": _torch_runner,
     "numpy-reference": _reference_runner,
 }
+# Rows backed by training's code (torch, the ONNX export) live there and register themselves when
+# the module below is imported: register_backend("torch", ...), register_onnx_exporter(...).
+PLUGINS = ("training.bench_backends",)
+ONNX_EXPORTER: Callable[[Target, Path], Path] | None = None  # writes an .onnx of a target, returns its path
+
+
+def register_backend(name: str, factory: Callable[[Target, Path], Runner]) -> None:
+    BACKEND_FACTORIES[name] = factory
+
+
+def register_onnx_exporter(export: Callable[[Target, Path], Path]) -> None:
+    global ONNX_EXPORTER
+    ONNX_EXPORTER = export
+
+
+def _load_plugins() -> None:
+    for module in PLUGINS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] != module.split(".")[0]:
+                raise  # a plugin that is there but broken
+
+
+def backend_factory(name: str) -> Callable[[Target, Path], Runner]:
+    """The Runner factory of backend `name`; one whose code is absent here raises Unavailable."""
+    if name not in BACKEND_FACTORIES:
+        _load_plugins()
+    if name not in BACKEND_FACTORIES:
+        raise Unavailable("needs the train extra (training/ and torch)")
+    return BACKEND_FACTORIES[name]
 
 
 # --- one row --------------------------------------------------------------------------------------
@@ -332,7 +306,7 @@ def run_bench(targets: list[Target], backends=BACKENDS, blocks=DEFAULT_BLOCKS, s
                 for backend in backends:
                     bar.set_postfix_str(f"{target.name} {backend}")
                     try:
-                        runner = BACKEND_FACTORIES[backend](target, Path(tmp))
+                        runner = backend_factory(backend)(target, Path(tmp))
                     except Unavailable as exc:
                         skipped.append({"model": target.name, "backend": backend, "reason": str(exc)})
                         bar.update(len(blocks))

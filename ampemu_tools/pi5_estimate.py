@@ -1,7 +1,7 @@
 """An ESTIMATE of the Raspberry Pi 5's real-time factor from a bench run on another machine.
 
 Method (docs/benchmarks.md): each numba row's measured arithmetic throughput (MACs per sample counted
-from the architecture, engine/bench_models.py, times samples per second processed) is taken as a
+from the architecture, ampemu_tools/bench_models.py, times samples per second processed) is taken as a
 fixed share of the measuring CPU's peak fp32 multiply-accumulate rate, and the same share of a
 Cortex-A76's peak is assumed on the Pi 5:
 - Cortex-A76 at 2.4 GHz: two 128-bit NEON FMA pipes = 8 fp32 MACs per cycle = 19.2 GMAC/s peak;
@@ -15,7 +15,7 @@ every built-in does. The real figure comes from `ampemu bench --json` on a Pi 5.
 
 from __future__ import annotations
 
-from engine.benchmarking import RATES, verdict
+from ampemu_tools.benchmarking import RATES, verdict
 
 A76_GHZ = 2.4
 A76_MACS_PER_CYCLE = 8
