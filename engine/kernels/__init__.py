@@ -1,9 +1,12 @@
 """numba kernels, one module per model family, all behind engine.kernels.dispatch.process_block.
 
 numba's on-disk cache (cache=True) is keyed by each function's own source file, so after an edit of
-a helper in another module (activations, linalg) it would happily load stale machine code that
-inlined the old helper. We therefore cache under a directory named after a hash of every kernel
-source: any edit here means a fresh compile, never a wrong one.
+anything it compiled in from another module (a helper in activations or linalg, the activation codes
+that engine/kernels/nam_wavenet.py freezes as constants) it would happily load stale machine code.
+We therefore cache under a directory named after a hash of every source whose values the compiled
+code holds: the kernels, the real-time callback's modules (they inline each other and the kernels),
+and the modules in COMPILED_IN. tests/unit/test_numba_cache_key.py checks that a compiled module
+imports from any other engine module only classes (Python-side types, never compiled in).
 """
 
 import hashlib
@@ -12,16 +15,28 @@ from pathlib import Path
 
 from numba.core import config
 
+ENGINE = Path(__file__).resolve().parents[1]
+COMPILED = ("kernels/*.py", "realtime/native.py", "realtime/channel.py", "realtime/block.py",
+            "realtime/jack_callback.py")
+COMPILED_IN = ("formats/nam.py",)  # ACTIVATIONS: its order gives nam_wavenet's activation codes
+
+
+def hashed_sources(root: Path = ENGINE) -> list[Path]:
+    return sorted({p for pattern in COMPILED + COMPILED_IN for p in root.glob(pattern)})
+
+
+def cache_key(root: Path = ENGINE) -> str:
+    """16 hex digits of a hash of every hashed source's path and bytes."""
+    digest = hashlib.sha256()
+    for path in hashed_sources(root):
+        digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
 
 def _cache_dir() -> str:
-    here = Path(__file__).parent
-    # the real-time callback's compiled modules inline each other and the kernels: same rule
-    realtime = [here.parent / "realtime" / name for name in ("native.py", "channel.py", "block.py", "jack_callback.py")]
-    sources = sorted(here.glob("*.py")) + [p for p in realtime if p.exists()]
-    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:16]
     base = os.environ.get("AMPEMU_NUMBA_CACHE") or os.environ.get("NUMBA_CACHE_DIR") or \
         os.path.join(os.path.expanduser("~"), ".cache", "ampemu", "numba")
-    return os.path.join(base, digest)
+    return os.path.join(base, cache_key())
 
 
 config.CACHE_DIR = _cache_dir()
