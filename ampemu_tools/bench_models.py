@@ -8,9 +8,9 @@ torch's default init scale (uniform +-1/sqrt(fan_in)) so signals stay in a reali
 - `nam-nano`, `nam-feather`, `nam-lite`, `nam-standard`: NAM's A1 WaveNet sizes as NAM's trainer and
   NeuralAmpModelerCore define them (two layer arrays, Tanh, not gated, head_scale 0.02), 48 kHz.
 
-`macs_per_sample` counts multiply-accumulates from the architecture (NAM models count their own, in
-engine/formats/nam.py): the figure the Pi 5 estimate in docs/benchmarks.md scales (activations are
-counted apart, in `activations_per_sample`).
+`macs_per_sample` counts multiply-accumulates from the architecture (each parsed model counts its own,
+in its format module): the figure the Pi 5 estimate in docs/benchmarks.md scales (activations are
+counted apart, in `activations_per_sample`). A target's family is its name in engine/families.py.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import families
 from engine.errors import AmpemuError
-from engine.formats import nam, wavenetva_json
 from engine.formats.nam import NamLayerArray, NamWaveNet
 from engine.formats.wavenetva_json import GatedWaveNetWeights
 
@@ -40,32 +40,18 @@ NAM_SIZES = {
 @dataclass
 class Target:
     name: str
-    family: str  # "gated" (GatedWaveNetWeights), "nam" (any parsed .nam) or "onnx" (a streaming .onnx path)
-    model: object
+    family: str  # its name in engine/families.py ("gated_wavenet", "nam_container", "onnx", ...)
+    model: object  # what the family's reader returned
     sample_rate: int
     source: str  # "built-in" or the file's path
 
     @property
     def macs_per_sample(self) -> int | None:
-        if self.family == "gated":
-            return gated_macs(self.model)
-        if self.family == "nam":
-            return self.model.macs_per_sample  # the .nam format module counts every NAM architecture
-        return None
+        return getattr(self.model, "macs_per_sample", None)  # an .onnx graph does not count its own
 
     @property
     def activations_per_sample(self) -> int | None:
-        if self.family == "gated":
-            return 2 * self.model.channels * len(self.model.dilations)  # tanh and sigmoid per channel
-        if self.family == "nam":
-            return self.model.activations_per_sample
-        return None
-
-
-def gated_macs(w: GatedWaveNetWeights) -> int:
-    c, k, layers = w.channels, w.kernel_size, len(w.dilations)
-    # input 1x1, per layer: dilated conv C -> 2C, residual 1x1 C -> C, mix C -> 1
-    return c + layers * (k * c * 2 * c + c * c + c)
+        return getattr(self.model, "activations_per_sample", None)
 
 
 def _uniform(rng, fan_in: int, *shape) -> np.ndarray:
@@ -108,24 +94,22 @@ def random_nam(size: str, seed: int = 0) -> NamWaveNet:
 
 
 BUILTINS = {
-    "seed": lambda: Target("seed", "gated", random_gated(4), 44100, "built-in"),
-    "gated-8": lambda: Target("gated-8", "gated", random_gated(8), 44100, "built-in"),
-    "gated-16": lambda: Target("gated-16", "gated", random_gated(16), 44100, "built-in"),
-    **{f"nam-{size}": (lambda size=size: Target(f"nam-{size}", "nam", random_nam(size), 48000, "built-in"))
+    "seed": lambda: Target("seed", "gated_wavenet", random_gated(4), 44100, "built-in"),
+    "gated-8": lambda: Target("gated-8", "gated_wavenet", random_gated(8), 44100, "built-in"),
+    "gated-16": lambda: Target("gated-16", "gated_wavenet", random_gated(16), 44100, "built-in"),
+    **{f"nam-{size}": (lambda size=size: Target(f"nam-{size}", "nam_wavenet", random_nam(size), 48000, "built-in"))
        for size in NAM_SIZES},
 }
 
 
 def slimmed_target(target: Target, size: float) -> Target:
     """The submodel (container) or channel slice (slimmable WaveNet) a NAM file plays at `size`."""
-    model = target.model
-    if isinstance(model, nam.NamContainer):
-        model = model.submodels[model.index_for(size)][1]
-    elif isinstance(model, NamWaveNet) and model.is_slimmable:
-        model = model.slimmed(size)
-    else:
+    family = families.by_name(target.family)
+    if not families.slim_sizes(family, target.model):
         return target
-    return Target(f"{target.name} (slim {size:g})", target.family, model, target.sample_rate, target.source)
+    model = family.slimmed(target.model, size)
+    return Target(f"{target.name} (slim {size:g})", families.of_model(model).name, model, target.sample_rate,
+                  target.source)
 
 
 def resolve_target(spec: str) -> Target:
@@ -134,16 +118,10 @@ def resolve_target(spec: str) -> Target:
         return BUILTINS[spec]()
     path = Path(spec)
     suffix = path.suffix.lower()
-    if suffix not in (".json", ".nam", ".onnx"):
-        raise AmpemuError(f"{spec}: neither a built-in model ({', '.join(BUILTINS)}) nor a .json, .nam or .onnx file")
+    if suffix not in families.suffixes():
+        raise AmpemuError(f"{spec}: neither a built-in model ({', '.join(BUILTINS)}) nor a "
+                          f"{', '.join(families.suffixes()[:-1])} or {families.suffixes()[-1]} file")
     if not path.is_file():
         raise AmpemuError(f"{spec}: no such model file (built-in names: {', '.join(BUILTINS)})")
-    if suffix == ".json":
-        weights = wavenetva_json.read_model(path)
-        return Target(path.stem, "gated", weights, weights.sample_rate, str(path))
-    if suffix == ".nam":
-        model = nam.read_nam(path)
-        return Target(path.stem, "nam", model, model.sample_rate, str(path))
-    from engine.onnx_backend import load_onnx_model  # reads the rate from the file's metadata
-
-    return Target(path.stem, "onnx", path, load_onnx_model(path).sample_rate, str(path))
+    family, model = families.read(path)
+    return Target(path.stem, family.name, model, model.sample_rate, str(path))

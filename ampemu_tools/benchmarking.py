@@ -40,6 +40,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ampemu_tools.bench_models import Target
+from engine import families
 from engine.kernels.dispatch import process_block
 
 RATES = (44100, 48000)
@@ -131,14 +132,10 @@ class Runner:
 
 
 def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
-    from engine.models import gated_wavenet_model, nam_model
-
-    if target.family == "gated":
-        model = gated_wavenet_model(target.model, fast)
-    elif target.family == "nam":
-        model = nam_model(target.model, fast)
-    else:
-        raise Unavailable("an .onnx file plays on onnxruntime only")
+    family = families.by_name(target.family)
+    if family.backend != "numba":
+        raise Unavailable(f"an {family.suffix} file plays on {family.backend} only")
+    model = family.play(target.model, fast, "", None)
     arrays = (model.layout, model.weights, model.state, model.cursor)
 
     def timed(x, y, block, times, budget_ns):
@@ -161,7 +158,7 @@ def _onnx_runner(target: Target, workdir: Path) -> Runner:
     from engine.onnx_backend import load_onnx_model
 
     if target.family == "onnx":
-        return python_runner(load_onnx_model(target.model))
+        return python_runner(target.model)
     _load_plugins()
     if ONNX_EXPORTER is None:
         raise Unavailable("exporting to ONNX needs the train extra (torch, onnx)")
@@ -206,7 +203,7 @@ def _one_blas_thread() -> None:
 
 
 def _reference_runner(target: Target, workdir: Path) -> Runner:
-    if target.family != "gated":
+    if target.family != "gated_wavenet":
         raise Unavailable("the numpy reference is the gated WaveNet's (.json)")
     _one_blas_thread()
     return python_runner(_ReferenceStreaming(target.model))

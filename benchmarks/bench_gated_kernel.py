@@ -9,7 +9,7 @@ The numpy reference (float64, whole signal at once) runs in the same session as 
 import numpy as np
 import pytest
 
-from bench_helpers import guitar_noise, record_rtf, reference
+from bench_helpers import data_file, guitar_noise, record_rtf
 from engine.formats.wavenetva_json import read_model
 from engine.models import gated_wavenet_model
 from ampemu_tools.reference import gated_wavenet_forward
@@ -28,7 +28,7 @@ BLOCKS = [16, 32, 64, 128, 256]
 @pytest.mark.parametrize("block", BLOCKS)
 @pytest.mark.parametrize("name", MODELS)
 def test_kernel_rtf(benchmark, name, block, mode):
-    model = gated_wavenet_model(read_model(reference(*MODELS[name])), fast=mode == "fast")
+    model = gated_wavenet_model(read_model(data_file(*MODELS[name])), fast=mode == "fast")
     x = guitar_noise(SECONDS, RATE)
     y = np.empty_like(x)
     benchmark.group = f"{name} block {block}"
@@ -38,7 +38,7 @@ def test_kernel_rtf(benchmark, name, block, mode):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_numpy_reference_rtf(benchmark, name):
-    weights = read_model(reference(*MODELS[name]))
+    weights = read_model(data_file(*MODELS[name]))
     x = guitar_noise(SECONDS, RATE)
     benchmark.group = f"{name} numpy reference"
     benchmark.pedantic(gated_wavenet_forward, args=(weights, x), rounds=3)

@@ -1,9 +1,9 @@
 """Benchmark helpers: real-time factor bookkeeping shared by every benchmark module."""
 
 import numpy as np
-from support.data import reference  # the tests' data locator (tests/ is on sys.path)
+from support.data import data_file  # the tests' data locator (tests/ is on sys.path)
 
-__all__ = ["reference", "record_rtf", "guitar_noise"]
+__all__ = ["data_file", "record_rtf", "guitar_noise"]
 
 
 def record_rtf(benchmark, audio_seconds: float, **info) -> float:

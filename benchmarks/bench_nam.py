@@ -12,7 +12,7 @@ float64 numpy reference (whole signal at once).
 import numpy as np
 import pytest
 
-from bench_helpers import guitar_noise, record_rtf, reference
+from bench_helpers import data_file, guitar_noise, record_rtf
 from engine.formats.nam import read_nam
 from engine.models import load_model
 from support.nam_reference import nam_forward
@@ -40,7 +40,7 @@ GOALS = {("standard", "fast"): 0.04, ("standard", "exact"): 0.07,
 @pytest.mark.parametrize("name", MODELS)
 def test_nam_kernel_rtf(benchmark, name, mode):
     file, slim, core = MODELS[name]
-    model = load_model(reference("models", *file.split("/")), fast=mode == "fast", slim=slim)
+    model = load_model(data_file("models", *file.split("/")), fast=mode == "fast", slim=slim)
     x = guitar_noise(SECONDS, RATE)
     y = np.empty_like(x)
     benchmark.group = f"NAM block {BLOCK}"
@@ -53,7 +53,7 @@ def test_nam_kernel_rtf(benchmark, name, mode):
 
 
 def test_numpy_reference_rtf(benchmark):
-    weights = read_nam(reference("models", *MODELS["standard"][0].split("/")))
+    weights = read_nam(data_file("models", *MODELS["standard"][0].split("/")))
     x = guitar_noise(SECONDS, RATE)
     benchmark.group = "NAM numpy reference"
     benchmark.pedantic(nam_forward, args=(weights, x), rounds=3)

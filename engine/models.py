@@ -1,16 +1,18 @@
-"""Load any supported model file into a StreamingModel; the file extension picks the format module."""
+"""Load any model file the numba kernels play into a StreamingModel, and the built-in families that
+play on them (registered in engine/families.py: gated WaveNet, NAM WaveNet, NAM LSTM, NAM container).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from engine import families
 from engine.errors import AmpemuError
+from engine.families import Family, register
 from engine.formats import nam, wavenetva_json
 from engine.kernels import gated_wavenet, nam_lstm, nam_wavenet
+from engine.slim import check_slim
 from engine.streaming import StreamingModel
-
-SUPPORTED = (".json (WaveNetVA / PedalNetRT / SmartGuitarPedal / ampemu), "
-             ".nam (Neural Amp Modeler WaveNet A1/A2, LSTM, SlimmableContainer)")
 
 
 def gated_wavenet_model(weights: wavenetva_json.GatedWaveNetWeights, fast: bool = False, name: str = "") -> StreamingModel:
@@ -39,38 +41,62 @@ def nam_lstm_model(model: nam.NamLSTM, fast: bool = False, name: str = "") -> St
                           metadata=model.metadata, description=model.describe())
 
 
-def check_slim(slim: float | None) -> None:
-    if slim is not None and not 0.0 <= slim <= 1.0:
-        raise AmpemuError(f"--slim {slim}: the size must be in 0..1 (0 = smallest submodel, 1 = the largest)")
+def _slimmable_wavenet_model(model: nam.NamWaveNet, fast: bool, name: str, slim: float | None) -> StreamingModel:
+    if not (model.is_slimmable and slim is not None):
+        return nam_wavenet_model(model, fast, name)
+    played = nam_wavenet_model(model.slimmed(slim), fast, name)
+    played.description = f"{model.describe()}; playing size {slim:g}: {played.description}"
+    return played
+
+
+def _container_model(model: nam.NamContainer, fast: bool, name: str, slim: float | None) -> StreamingModel:
+    """The submodel NAM's size rule picks for `slim` (None: the last, NAM's default); the description says which."""
+    index = model.index_for(slim)
+    top, sub = model.submodels[index]
+    played = nam_model(sub, fast, name or str(model.metadata.get("name") or ""))
+    played.description = f"{model.describe()}, playing submodel {index + 1} (size < {top:g}): {played.description}"
+    played.metadata = model.metadata or played.metadata
+    return played
+
+
+def _wavenet_sizes(model: nam.NamWaveNet) -> list[float]:
+    if not model.is_slimmable:
+        return []
+    steps = max(len(a.allowed_channels) for a in model.arrays if a.allowed_channels)
+    return [i / steps for i in reversed(range(steps))]
+
+
+def _container_sizes(model: nam.NamContainer) -> list[float]:
+    """The lowest size that picks each submodel: 0 for the first, the previous max_value for the rest."""
+    return sorted({0.0, *(top for top, _ in model.submodels[:-1])}, reverse=True)
+
+
+_NAM_FILES = "Neural Amp Modeler"
+register(Family("gated_wavenet", "gated WaveNet", ".json", "WaveNetVA / PedalNetRT / SmartGuitarPedal / ampemu",
+                wavenetva_json.GatedWaveNetWeights, wavenetva_json.read_model,
+                lambda m, fast, name, slim: gated_wavenet_model(m, fast, name),
+                kernel=gated_wavenet.FAMILY, exporter="json"))
+register(Family("nam_wavenet", "NAM WaveNet", ".nam", f"{_NAM_FILES} WaveNet A1/A2", nam.NamWaveNet, nam.read_nam,
+                _slimmable_wavenet_model, kernel=nam_wavenet.FAMILY, sizes=_wavenet_sizes,
+                slimmed=lambda m, size: m.slimmed(size) if m.is_slimmable else m, exporter="nam"))
+register(Family("nam_lstm", "NAM LSTM", ".nam", "LSTM", nam.NamLSTM, nam.read_nam,
+                lambda m, fast, name, slim: nam_lstm_model(m, fast, name), kernel=nam_lstm.FAMILY))
+register(Family("nam_container", "NAM SlimmableContainer", ".nam", "SlimmableContainer", nam.NamContainer,
+                nam.read_nam, _container_model, sizes=_container_sizes,
+                slimmed=lambda m, size: m.submodels[m.index_for(size)][1]))
 
 
 def nam_model(model, fast: bool = False, name: str = "", slim: float | None = None) -> StreamingModel:
-    """Any parsed `.nam`. A SlimmableContainer plays the submodel NAM's size rule picks for `slim`
-    (None: the last, NAM's default); its description says which."""
+    """Any parsed `.nam` (or other parsed model), played by its family at size `slim`."""
     check_slim(slim)
-    if isinstance(model, nam.NamContainer):
-        index = model.index_for(slim)
-        top, sub = model.submodels[index]
-        played = nam_model(sub, fast, name or str(model.metadata.get("name") or ""))
-        played.description = (f"{model.describe()}, playing submodel {index + 1} (size < {top:g}): "
-                              f"{played.description}")
-        played.metadata = model.metadata or played.metadata
-        return played
-    if isinstance(model, nam.NamLSTM):
-        return nam_lstm_model(model, fast, name)
-    if model.is_slimmable and slim is not None:
-        played = nam_wavenet_model(model.slimmed(slim), fast, name)
-        played.description = f"{model.describe()}; playing size {slim:g}: {played.description}"
-        return played
-    return nam_wavenet_model(model, fast, name)
+    return families.of_model(model).play(model, fast, name, slim)
 
 
 def load_model(path, fast: bool = False, slim: float | None = None) -> StreamingModel:
-    """`slim` (0..1) picks a slimmable `.nam` container's submodel (a preset's `slim`, `--slim`);
-    other models ignore it."""
+    """`slim` (0..1) picks a slimmable `.nam`'s size (a preset's `slim`, `--slim`); other models ignore it."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        return gated_wavenet_model(wavenetva_json.read_model(path), fast, name=path.stem)
-    if path.suffix.lower() == ".nam":
-        return nam_model(nam.read_nam(path), fast, name=path.stem, slim=slim)
-    raise AmpemuError(f"{path}: unknown model format '{path.suffix}'; supported: {SUPPORTED}")
+    check_slim(slim)
+    if path.suffix.lower() not in families.suffixes("numba"):
+        raise AmpemuError(f"{path}: unknown model format '{path.suffix}'; supported: {families.supported('numba')}")
+    family, model = families.read(path)
+    return family.play(model, fast, path.stem, slim)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import AmpemuError
+from engine.families import Family, register
 from engine.streaming import run_zeros
 
 FORMAT = "ampemu-streaming"  # the same constants as training/onnx_export.py, which engine must not import
@@ -147,3 +148,7 @@ class OnnxStreamingModel:
 
 def load_onnx_model(path) -> OnnxStreamingModel:
     return OnnxStreamingModel(path)
+
+
+register(Family("onnx", "streaming ONNX", ".onnx", "ampemu's streaming ONNX graph", OnnxStreamingModel,
+                load_onnx_model, lambda model, fast, name, slim: model, backend="onnxruntime", exporter="onnx"))

@@ -8,14 +8,13 @@ is headroom for the OS, JACK and the crossfades of preset switches.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.formats import nam
+from engine import families
 from engine.models import load_model
 from engine.streaming import StreamingModel
 
@@ -31,19 +30,10 @@ class SlimChoice:
 
 
 def candidate_sizes(path) -> list[float]:
-    """One size per distinct submodel of a slimmable `.nam`, largest first; [] for other models."""
-    path = Path(path)
-    if path.suffix.lower() != ".nam":
-        return []
-    model = nam.read_nam(path)
-    if isinstance(model, nam.NamContainer):
-        # the lowest size that picks each submodel: 0 for the first, the previous max_value for the rest
-        lows = [0.0] + [top for top, _ in model.submodels[:-1]]
-        return sorted(set(lows), reverse=True)
-    if isinstance(model, nam.NamWaveNet) and model.is_slimmable:
-        steps = max(len(a.allowed_channels) for a in model.arrays if a.allowed_channels)
-        return [i / steps for i in reversed(range(steps))]
-    return []
+    """One size per distinct submodel or width of a slimmable model, largest first; [] for other models."""
+    if not any(f.sizes for f in families.families() if f.suffix == Path(path).suffix.lower()):
+        return []  # no need to parse a file of a format that is never slimmable
+    return families.slim_sizes(*families.read(path))
 
 
 def p99_block_seconds(model: StreamingModel, period: int, timer=time.perf_counter_ns, blocks: int = BURST_BLOCKS) -> float:
@@ -87,13 +77,3 @@ def load_for_playing(path, slim, host_settings, fast: bool = False, say=print) -
     if choice.size is not None:
         say(f"{Path(path).name}: --slim auto chose size {choice.size:g} ({choice.reason})")
     return choice.model
-
-
-def slim_size(value: str) -> float | str | None:
-    """argparse type for --slim: a size in 0..1 or 'auto'."""
-    if value == "auto":
-        return value
-    size = float(value)
-    if not (math.isfinite(size) and 0.0 <= size <= 1.0):
-        raise ValueError(value)
-    return size

@@ -16,7 +16,7 @@ def torch_network(target: Target):
     """The gated WaveNet as training's torch module with the target's weights (needs torch)."""
     if target.family == "onnx":
         raise Unavailable("an .onnx file plays on onnxruntime only")
-    if target.family != "gated":
+    if target.family != "gated_wavenet":
         raise Unavailable("torch and ONNX export here cover the gated WaveNet only")
     try:
         import torch

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from engine import families
 from training.cli_support import add_checkpoint_argument, load_checkpoint, require_training_stack
 
-FORMATS = ("json", "onnx", "nam")  # kept torch-free; training.export.EXPORTERS is the truth
+FORMATS = tuple(f.exporter for f in families.families() if f.exporter)  # the registry is torch-free
 
 
 def add_arguments(p) -> None:

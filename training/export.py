@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import families
 from engine.errors import AmpemuError
 from engine.formats import nam
 from engine.formats.wavenetva_json import GatedWaveNetWeights, write_model
@@ -79,7 +80,7 @@ def export_nam(module: CaptureModule, path, metadata: dict) -> Path:
 
 EXPORTERS = {"json": export_json, "onnx": export_onnx, "nam": export_nam}
 # the file `ampemu train` writes at the end of a run, by architecture
-NATIVE_FORMAT = {"gated_wavenet": "json", "nam_wavenet": "nam"}
+NATIVE_FORMAT = {f.name: f.exporter for f in families.families() if f.exporter and f.backend == "numba"}
 
 
 def model_metadata(module: CaptureModule, name: str) -> dict:

@@ -13,7 +13,7 @@ from engine.atomic import write_atomically
 from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
 from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
-from engine.slim_auto import slim_size
+from engine.slim import add_slim_argument
 
 
 def _int_list(text: str) -> list[int]:
@@ -44,8 +44,8 @@ def add_arguments(p) -> None:
                    help="also print an ESTIMATE of the Pi 5's figures scaled from this x86 run (docs/benchmarks.md)")
     p.add_argument("--json", metavar="FILE", help="also write the full report (machine, settings, rows) as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--slim", type=slim_size, action="append", metavar="V",
-                   help="sizes 0..1 of slimmable NAM files to measure (repeatable; default: the largest)")
+    add_slim_argument(p, repeatable=True, help="sizes 0..1 of slimmable NAM files to measure (repeatable; default: "
+                                               "the largest)")
 
 
 def run(args) -> int:
@@ -59,8 +59,6 @@ def run(args) -> int:
     blocks = _int_list(args.blocks)
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
     if args.slim:
-        if "auto" in args.slim:
-            raise AmpemuError("--slim auto chooses a size for playing (ampemu run); bench measures given sizes")
         sized = [slimmed_target(t, size) for t in targets for size in args.slim]
         targets = list({id(t): t for t in sized}.values())  # a model without sizes is measured once
     report = run_bench(targets, backends, blocks, args.seconds, args.budget, progress=not args.no_progress,

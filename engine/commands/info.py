@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.formats.nam import NamContainer, read_nam
+from engine import families
 from engine.models import load_model
 
 
@@ -18,9 +18,9 @@ def run(args) -> int:
     print(f"{args.model}: {model.description}")
     print(f"  sample rate {model.sample_rate} Hz, receptive field {rf} samples ({1000 * rf / model.sample_rate:.1f} ms), "
           f"added latency 0 samples, output gain {model.output_gain_db:+.1f} dB")
-    if args.model.lower().endswith(".nam"):
-        doc = read_nam(args.model)
-        print(f"  cost {doc.macs_per_sample} multiply-adds per sample (the default submodel for a container)")
+    family, doc = families.read(args.model)
+    print(f"  cost {doc.macs_per_sample} multiply-adds per sample (the default submodel for a container)")
+    if family.name == "nam_container":
         _list_submodels(doc)
     if model.metadata:
         print(f"  metadata {json.dumps(model.metadata)}")
@@ -29,8 +29,6 @@ def run(args) -> int:
 
 def _list_submodels(doc) -> None:
     """A slimmable NAM container's submodels and the --slim values that pick each."""
-    if not isinstance(doc, NamContainer):
-        return
     low = 0.0
     for i, (top, sub) in enumerate(doc.submodels):
         last = i + 1 == len(doc.submodels)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from engine import families
 from engine.audio_io import read_wav, warn, write_wav
 from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.render import render
+from engine.slim import add_slim_argument
 
 
 def add_arguments(p) -> None:
@@ -17,11 +20,11 @@ def add_arguments(p) -> None:
     p.add_argument("--block", type=int, default=64, help="block size in samples (default 64; output is the same for any)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4)")
     p.add_argument("--channel", type=int, default=None, help="input channel to use (0-based)")
-    p.add_argument("--slim", type=float, default=None, metavar="V",
-                   help="size 0..1 of a slimmable NAM: the first submodel with V < its max_value, else the last "
-                        "(default: the last, the largest)")
+    add_slim_argument(p, help="size 0..1 of a slimmable NAM: the first submodel with V < its max_value, else the "
+                              "last (default: the last, the largest)")
     p.add_argument("--backend", choices=("numba", "onnxruntime"), default=None,
-                   help="numba kernel (.json, .nam) or onnxruntime (.onnx, see docs/onnx.md); default: by extension")
+                   help=f"numba kernel ({', '.join(families.suffixes('numba'))}) or onnxruntime "
+                        f"({', '.join(families.suffixes('onnxruntime'))}, see docs/onnx.md); default: by extension")
 
 
 def run(args) -> int:
@@ -42,13 +45,13 @@ def run(args) -> int:
 
 
 def _load(args):
-    backend = args.backend or ("onnxruntime" if args.model.lower().endswith(".onnx") else "numba")
+    suffix = Path(args.model).suffix.lower()
+    backend = args.backend or ("onnxruntime" if suffix in families.suffixes("onnxruntime") else "numba")
     if backend == "numba":
         return load_model(args.model, fast=args.fast, slim=args.slim)
-    if not args.model.lower().endswith(".onnx"):
+    if suffix not in families.suffixes("onnxruntime"):
         raise AmpemuError(f"{args.model}: the onnxruntime backend plays .onnx files (`ampemu export --format onnx`)")
     if args.fast:
         warn("--fast is a numba kernel option; the onnxruntime backend ignores it")
-    from engine.onnx_backend import load_onnx_model  # onnxruntime is optional on the Pi
-
-    return load_onnx_model(args.model)
+    family, model = families.read(args.model)  # onnxruntime is optional on the Pi: one line if missing
+    return family.play(model, args.fast, Path(args.model).stem, args.slim)

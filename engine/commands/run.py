@@ -18,7 +18,8 @@ from engine.realtime.channel import BLOCKS, Snapshot
 from engine.realtime.jack_host import server_settings
 from engine.realtime.memory import lock_memory
 from engine.sd_notify import SystemdNotifier
-from engine.slim_auto import load_for_playing, slim_size
+from engine.slim import add_slim_argument
+from engine.slim_auto import load_for_playing
 
 LOOP_S = 0.25  # main loop tick: saves the current preset, pings the watchdog, prints stats when due
 
@@ -44,9 +45,9 @@ def add_arguments(p) -> None:
     p.add_argument("--output-gain", type=float, default=0.0, metavar="DB", help="gain after the model, dB")
     p.add_argument("--ignore-rate", action="store_true",
                    help="play even if JACK's sample rate differs from the model's (it will not sound like the device)")
-    p.add_argument("--slim", type=slim_size, default="auto", metavar="V|auto",
-                   help="size 0..1 of a slimmable NAM model (--model), or auto (default): the largest size whose "
-                        "p99 block time fits 40%% of the period, timed at start-up")
+    add_slim_argument(p, auto=True,
+                      help="size 0..1 of a slimmable NAM model (--model), or auto (default): the largest size whose "
+                           "p99 block time fits 40%% of the period, timed at start-up")
     p.add_argument("--stats", action="store_true", help="print callback statistics every few seconds")
     p.add_argument("--stats-interval", type=float, default=5.0, metavar="S", help="seconds between --stats lines")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: run until stopped)")

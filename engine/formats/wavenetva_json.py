@@ -62,6 +62,17 @@ class GatedWaveNetWeights:
     def receptive_field(self) -> int:
         return 1 + (self.kernel_size - 1) * sum(self.dilations)
 
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-accumulates per sample: input 1x1, per layer dilated conv C -> 2C and residual
+        1x1 C -> C, mix C -> 1 (the cost `ampemu info` and `bench` print)."""
+        c, k, layers = self.channels, self.kernel_size, len(self.dilations)
+        return c + layers * (k * c * 2 * c + c * c + c)
+
+    @property
+    def activations_per_sample(self) -> int:
+        return 2 * self.channels * len(self.dilations)  # tanh and sigmoid per channel
+
 
 def _fail(path, what: str) -> AmpemuError:
     return AmpemuError(f"{path}: {what}")

@@ -12,7 +12,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import families
 from engine.errors import AmpemuError
+from engine.slim import RANGE as SLIM_RANGE
 
 ACTIONS = ("next", "previous", "bypass")
 CC_ACTIONS = ("next", "previous", "bypass", "input_gain", "output_gain", "select")
@@ -104,11 +106,11 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
         where = f"preset {number} ('{name}')"
         model = entry.get("model")
         if not isinstance(model, str) or not model:
-            problems.add(where, "needs a 'model' file (.json or .nam)")
+            problems.add(where, f"needs a 'model' file ({' or '.join(families.suffixes('numba'))})")
             continue
         model_path = (folder / model).resolve() if not os.path.isabs(model) else Path(model)
-        if model_path.suffix.lower() not in (".json", ".nam"):
-            problems.add(where, f"model {model} is not a .json or .nam file")
+        if model_path.suffix.lower() not in families.suffixes("numba"):
+            problems.add(where, f"model {model} is not a {' or '.join(families.suffixes('numba'))} file")
         elif not model_path.exists():
             problems.add(where, f"model {model_path} not found")
         gains = [_number(problems, where, key, entry.get(key, 0.0), *GAIN_RANGE_DB)
@@ -122,7 +124,7 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
                 programs[program] = name
         slim = entry.get("slim", "auto")
         if slim != "auto":
-            slim = _number(problems, where, "slim", slim, 0.0, 1.0)
+            slim = _number(problems, where, "slim", slim, *SLIM_RANGE)
         presets.append(Preset(name, model_path, gains[0] or 0.0, gains[1] or 0.0, program,
                               "auto" if slim is None else slim))
     return presets

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from support.data import reference
+from support.data import data_file
 from support.audio import MIXED, assert_allocates_nothing, guitar_like, run_blocks, run_partition
 from engine.cli import main
 from engine.errors import AmpemuError
@@ -25,16 +25,16 @@ GOLDENS = [
 
 
 def a2_path(name):
-    return reference("models", "nam-a2", f"{name}.nam")
+    return data_file("models", "nam-a2", f"{name}.nam")
 
 
 def golden(name):
-    return sf.read(reference("models", "nam-a2", "golden", f"{name}.out.wav"), dtype="float32")[0]
+    return sf.read(data_file("models", "nam-a2", "golden", f"{name}.out.wav"), dtype="float32")[0]
 
 
 @pytest.fixture(scope="module")
 def guitar():
-    return sf.read(reference("models", "nam", "golden", "input_guitar_6s.wav"), dtype="float32")[0]
+    return sf.read(data_file("models", "nam", "golden", "input_guitar_6s.wav"), dtype="float32")[0]
 
 
 @pytest.mark.parametrize("name, slim, expected", GOLDENS)
@@ -155,7 +155,7 @@ def test_a2_writer_round_trip_is_exact():
 
 
 def test_process_and_info_take_slim(tmp_path, capsys, guitar):
-    clean = reference("models", "nam", "golden", "input_guitar_6s.wav")
+    clean = data_file("models", "nam", "golden", "input_guitar_6s.wav")
     out = tmp_path / "lite.wav"
     assert main(["process", "--model", str(a2_path("fuzzface_a2")), "--slim", "0.25", str(clean), str(out)]) == 0
     assert np.max(np.abs(sf.read(out, dtype="float32")[0] - golden("fuzzface_a2.slim0.25"))) <= 5e-5

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from support.data import reference
+from support.data import data_file
 from support.audio import MIXED, assert_allocates_nothing, guitar_like, run_blocks, run_partition
 from engine.models import load_model, nam_wavenet_model
 from support.nam_reference import nam_forward, random_nam
@@ -13,17 +13,17 @@ GOLDEN_MODELS = ["wavenet_a1_standard", "random_lite", "random_feather", "random
 
 @pytest.fixture(scope="module")
 def golden_input():
-    return sf.read(reference("models", "nam", "golden", "input_guitar_6s.wav"), dtype="float32")[0]
+    return sf.read(data_file("models", "nam", "golden", "input_guitar_6s.wav"), dtype="float32")[0]
 
 
 def golden(name):
-    return sf.read(reference("models", "nam", "golden", f"{name}.out.wav"), dtype="float32")[0]
+    return sf.read(data_file("models", "nam", "golden", f"{name}.out.wav"), dtype="float32")[0]
 
 
 @pytest.mark.parametrize("name", GOLDEN_MODELS)
 @pytest.mark.parametrize("blocks", [1, 64, "mixed"])
 def test_exact_mode_matches_neural_amp_modeler_core(name, blocks, golden_input):
-    model = load_model(reference("models", "nam", f"{name}.nam"))
+    model = load_model(data_file("models", "nam", f"{name}.nam"))
     if blocks == "mixed":
         out = run_partition(model, golden_input, MIXED)
     else:
@@ -33,13 +33,13 @@ def test_exact_mode_matches_neural_amp_modeler_core(name, blocks, golden_input):
 
 @pytest.mark.parametrize("name", GOLDEN_MODELS)
 def test_fast_mode_error_is_small(name, golden_input):
-    out = run_blocks(load_model(reference("models", "nam", f"{name}.nam"), fast=True), golden_input, 64)
+    out = run_blocks(load_model(data_file("models", "nam", f"{name}.nam"), fast=True), golden_input, 64)
     assert np.max(np.abs(out - golden(name))) <= 5e-4
 
 
 def test_prewarm_is_what_core_does(golden_input):
     """Core prewarms a receptive field of zeros; without it the first ~4093 samples differ."""
-    model = load_model(reference("models", "nam", "wavenet_a1_standard.nam"))
+    model = load_model(data_file("models", "nam", "wavenet_a1_standard.nam"))
     assert model.prewarm_samples == model.receptive_field == 4093
     expected = golden("wavenet_a1_standard")
     model.prewarm_samples = 0
@@ -86,7 +86,7 @@ def test_kernel_agrees_with_float64_reference(shape, fast, tolerance):
 
 def test_output_is_bit_identical_for_any_partition():
     """Blocks straddling the internal history compaction (every 2048 samples) included."""
-    model = load_model(reference("models", "nam", "wavenet_a1_standard.nam"))
+    model = load_model(data_file("models", "nam", "wavenet_a1_standard.nam"))
     x = guitar_like(0.5, 48000, seed=5)
     whole = run_partition(model, x, [x.size])
     rng = np.random.default_rng(0)

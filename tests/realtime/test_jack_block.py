@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support.data import reference
+from support.data import data_file
 from support.audio import guitar_like
 from support.jack import RATE, seed_model_path
 from engine.models import load_model
@@ -53,7 +53,7 @@ def test_output_equals_offline_render_with_gains_on_every_output(signal):
 
 
 def test_slot_switch_takes_effect_at_the_next_block(signal):
-    paths = [seed_model_path(), str(reference("models", "wavenetva", "PedalNetRT_pedalnet.json"))]
+    paths = [seed_model_path(), str(data_file("models", "wavenetva", "PedalNetRT_pedalnet.json"))]
     channel = Channel([load_model(p) for p in paths])
     warm_up(channel, BLOCK)
     switch = 10  # block index where slot 1 starts playing
@@ -98,7 +98,7 @@ def test_statistics_percentiles_from_histogram():
 def test_nam_family_runs_through_the_same_block_code():
     """The callback dispatches on the model family: a .nam capture (family 2, prewarmed on reset)
     comes out of the real-time block code exactly as from the offline render."""
-    path = reference("models", "nam", "random_nano.nam")
+    path = data_file("models", "nam", "random_nano.nam")
     channel = Channel([load_model(path)])
     warm_up(channel, BLOCK)
     signal = guitar_like(0.3, 48000, seed=4)

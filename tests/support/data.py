@@ -11,7 +11,7 @@ DATA = REPO / "tests" / "data"
 SHARED = REPO.parent / "shared"
 
 
-def reference(*parts: str) -> Path:
+def data_file(*parts: str) -> Path:
     """Path of a vendored reference file under tests/data (a missing one is a broken checkout: fail)."""
     path = DATA.joinpath(*parts)
     if not path.exists():

@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 
-from support.data import REPO, reference
+from support.data import REPO, data_file
 from engine.realtime.channel import FRAMES
 
 SEED_MODEL = ("models", "seed-profiles", "Klon-Centaur.json")
@@ -78,7 +78,7 @@ def ampemu(*args: str, env: dict, timeout: float = 120.0) -> subprocess.Complete
 
 
 def seed_model_path() -> str:
-    return str(reference(*SEED_MODEL))
+    return str(data_file(*SEED_MODEL))
 
 
 class Rig:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from support.data import reference
+from support.data import data_file
 from engine.models import load_model
 from engine.render import render
 
@@ -20,7 +20,7 @@ SEEDS = ("Klon-Centaur", "Marshall-JMP-Plexi-1968", "Fender-Tweed-Deluxe")
 
 
 def seed(name: str):
-    return reference("models", "seed-profiles", f"{name}.json")
+    return data_file("models", "seed-profiles", f"{name}.json")
 
 
 def write_bank(folder: Path, presets, **settings) -> Path:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from support.data import reference
+from support.data import data_file
 from support.audio import guitar_like
 from engine.cli import main
 from engine.formats.nam import read_nam
@@ -70,7 +70,7 @@ def test_exported_nam_matches_prewarmed_torch_forward(preset, audio, tmp_path):
 @pytest.mark.parametrize("preset", NAM_PRESETS)
 def test_presets_are_nams_own(preset, tmp_path):
     """Our preset's exported config is the config NAM's trainer writes (the shared reference files)."""
-    reference = reference("models", "nam", SHARED_MODEL[preset])
+    reference = data_file("models", "nam", SHARED_MODEL[preset])
     ours = json.loads(export(nam_module(preset), tmp_path / "m.nam", "nam").read_text())
     theirs = json.loads(reference.read_text())
     assert ours["config"]["layers"] == theirs["config"]["layers"]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ampemu_tools import benchmarking
-from ampemu_tools.bench_models import BUILTINS, gated_macs, random_gated, random_nam, resolve_target
+from ampemu_tools.bench_models import BUILTINS, random_gated, random_nam, resolve_target
 from ampemu_tools.benchmarking import summarize, verdict
-from support.data import reference
+from support.data import data_file
 from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.nam import parse_nam, to_document
@@ -45,7 +45,7 @@ def test_summarize_uses_p99_for_headroom_and_verdict():
 
 def test_mac_counts_from_the_architecture():
     # seed: input 4 + 18 layers x (3*4*8 conv + 4*4 residual + 4 mix)
-    assert gated_macs(random_gated(4)) == 4 + 18 * (96 + 16 + 4)
+    assert random_gated(4).macs_per_sample == 4 + 18 * (96 + 16 + 4)
     # NAM standard has 13802 parameters; every one but the 481 biases and head_scale is one MAC per sample
     standard = random_nam("standard")
     assert len(to_document(standard)["weights"]) == 13802
@@ -162,7 +162,7 @@ def test_bench_runs_an_onnx_file_on_onnxruntime_only(tmp_path, capsys):
 
 
 def test_bench_measures_each_slim_size_of_a_container(capsys):
-    path = reference("models", "nam-a2", "fuzzface_a2.nam")
+    path = data_file("models", "nam-a2", "fuzzface_a2.nam")
     assert main(["bench", str(path), "--slim", "0", "--slim", "0.5", "--blocks", "64", "--backends", "numba-exact",
                  "--seconds", "0.05", "--budget", "0.2", "--no-progress"]) == 0
     out = capsys.readouterr().out

@@ -8,14 +8,14 @@ import numpy as np
 from numba import njit
 from numba.core.runtime import _nrt_python, rtsys
 
-from support.data import REPO, reference
+from support.data import REPO, data_file
 from engine.kernels.dispatch import process_block
 from engine.models import load_model
 
 
 def test_engine_imports_and_renders_without_torch(tmp_path):
     """A subprocess where `import torch` fails still loads a model and processes audio."""
-    model = reference("models", "wavenetva", "SmartGuitarPedal_ts9_fullD.json")
+    model = data_file("models", "wavenetva", "SmartGuitarPedal_ts9_fullD.json")
     script = textwrap.dedent(f"""
         import sys
         class BlockTorch:
@@ -47,7 +47,7 @@ def _run_blocks(layout, weights, state, cursor, x, y, blocks, block):
 def test_processing_a_block_allocates_nothing():
     """numba's allocator counts every heap allocation; 1 block and 300 blocks must cost the same
     (only the arguments' wrappers of the Python -> numba call are counted, once per call)."""
-    model = load_model(reference("models", "wavenetva", "WaveNetVA_WaveNet2-ts7.json"))
+    model = load_model(data_file("models", "wavenetva", "WaveNetVA_WaveNet2-ts7.json"))
     x = np.random.default_rng(0).standard_normal(64 * 300).astype(np.float32) * 0.3
     y = np.empty_like(x)
     args = (model.layout, model.weights, model.state, model.cursor, x, y)

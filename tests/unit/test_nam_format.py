@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from support.data import reference
+from support.data import data_file
 from engine.errors import AmpemuError
 from engine.formats.nam import read_nam, to_document, write_nam
 from engine.models import load_model
@@ -29,7 +29,7 @@ def assert_same_model(a, b):
     ("wavenet_a1_standard", (16, 8), 48000),  # no sample_rate key: NAM's default
     ("random_lite", (12, 6), 48000), ("random_feather", (8, 4), 48000), ("random_nano", (4, 2), 48000)])
 def test_nams_own_files_load(name, channels, rate):
-    model = read_nam(reference("models", "nam", f"{name}.nam"))
+    model = read_nam(data_file("models", "nam", f"{name}.nam"))
     assert tuple(a.channels for a in model.arrays) == channels
     assert model.sample_rate == rate and model.receptive_field == 4093
     assert model.head_scale == np.float32(0.02)
@@ -37,20 +37,20 @@ def test_nams_own_files_load(name, channels, rate):
 
 
 def test_metadata_is_available_to_the_host():
-    model = load_model(reference(*FEATHER))
+    model = load_model(data_file(*FEATHER))
     assert model.metadata == {"name": "random-feather", "loudness": -20.0}
     assert model.sample_rate == 48000 and model.prewarm_samples == model.receptive_field == 4093
     assert "NAM WaveNet, 8/4 channels, 20 layers" in model.description
 
 
 def test_round_trip_of_a_real_file_is_exact(tmp_path):
-    original = read_nam(reference(*STANDARD))
+    original = read_nam(data_file(*STANDARD))
     again = read_nam(write_nam(original, tmp_path / "copy.nam"))
     assert_same_model(original, again)
     doc = json.loads((tmp_path / "copy.nam").read_text())
     assert doc["version"] == "0.5.0" and doc["architecture"] == "WaveNet" and doc["config"]["head"] is None
     # the weights list is NAM's own, value for value
-    assert doc["weights"] == [float(np.float32(v)) for v in json.loads(reference(*STANDARD).read_text())["weights"]]
+    assert doc["weights"] == [float(np.float32(v)) for v in json.loads(data_file(*STANDARD).read_text())["weights"]]
     write_nam(again, tmp_path / "copy2.nam")
     assert (tmp_path / "copy.nam").read_bytes() == (tmp_path / "copy2.nam").read_bytes()
 
@@ -72,7 +72,7 @@ def test_training_style_export_round_trips(tmp_path):
 
 
 def test_writer_refuses_nan_and_leaves_the_old_file(tmp_path):
-    model = read_nam(reference(*FEATHER))
+    model = read_nam(data_file(*FEATHER))
     target = tmp_path / "keep.nam"
     target.write_text("precious")
     model.arrays[1].conv_weights[3][0, 0, 1] = np.nan
@@ -83,7 +83,7 @@ def test_writer_refuses_nan_and_leaves_the_old_file(tmp_path):
 
 
 def test_writer_refuses_shapes_that_do_not_match_the_config():
-    model = read_nam(reference(*FEATHER))
+    model = read_nam(data_file(*FEATHER))
     model.arrays[0].residual_biases[0] = np.zeros(3, np.float32)
     with pytest.raises(AmpemuError, match="layer array 0: weight shapes do not match"):
         to_document(model)
@@ -96,11 +96,11 @@ NEUTRAL_KEYS = {"gating_mode": "none", "bottleneck": 8, "groups_input": 1, "grou
 
 def test_newer_exporters_neutral_keys_are_accepted(tmp_path):
     """A 0.6/0.7 exporter may spell out A1 defaults; with those values the maths is A1's."""
-    doc = json.loads(reference(*FEATHER).read_text())
+    doc = json.loads(data_file(*FEATHER).read_text())
     doc["version"] = "0.7.0"
     doc["config"]["layers"][0].update(NEUTRAL_KEYS)
     (tmp_path / "new.nam").write_text(json.dumps(doc))
-    assert_same_model(read_nam(reference(*FEATHER)), read_nam(tmp_path / "new.nam"))
+    assert_same_model(read_nam(data_file(*FEATHER)), read_nam(tmp_path / "new.nam"))
 
 
 @pytest.mark.parametrize("key, value, feature", [
@@ -109,7 +109,7 @@ def test_newer_exporters_neutral_keys_are_accepted(tmp_path):
     ("conv_pre_film", {"active": True}, "FiLM"), ("head1x1_post_film", {"active": True, "shift": False}, "FiLM"),
     ("slimmable", {"method": "slice_channels_random"}, "a slimmable method other than slice_channels_uniform")])
 def test_unimplemented_features_are_refused_by_name(tmp_path, key, value, feature):
-    doc = json.loads(reference(*FEATHER).read_text())
+    doc = json.loads(data_file(*FEATHER).read_text())
     doc["config"]["layers"][0][key] = value
     (tmp_path / "x.nam").write_text(json.dumps(doc))
     with pytest.raises(AmpemuError, match=f"layer array 0: {feature} \\(config key '{key}'.* is not supported"):
@@ -117,7 +117,7 @@ def test_unimplemented_features_are_refused_by_name(tmp_path, key, value, featur
 
 
 def test_a_gate_other_than_sigmoid_is_refused_by_name(tmp_path):
-    doc = json.loads(reference(*FEATHER).read_text())
+    doc = json.loads(data_file(*FEATHER).read_text())
     doc["config"]["layers"][0].update(gating_mode="gated", secondary_activation="Tanh")
     (tmp_path / "x.nam").write_text(json.dumps(doc))
     with pytest.raises(AmpemuError, match="a gate activation other than Sigmoid"):
@@ -177,7 +177,7 @@ BAD_DOCS = {
 @pytest.mark.parametrize("case", BAD_DOCS)
 def test_malformed_documents_are_one_clear_line(case, tmp_path):
     change, message = BAD_DOCS[case]
-    doc = _edit(json.loads(reference(*FEATHER).read_text()), change)
+    doc = _edit(json.loads(data_file(*FEATHER).read_text()), change)
     path = tmp_path / "bad.nam"
     path.write_text(json.dumps(doc))
     with pytest.raises(AmpemuError) as info:
@@ -187,7 +187,7 @@ def test_malformed_documents_are_one_clear_line(case, tmp_path):
 
 
 def test_nan_weight_in_the_file(tmp_path):
-    text = reference(*FEATHER).read_text()
+    text = data_file(*FEATHER).read_text()
     doc = json.loads(text)
     doc["weights"][100] = float("nan")
     (tmp_path / "nan.nam").write_text(json.dumps(doc))  # json writes the NaN literal, as a diverged export would
@@ -209,7 +209,7 @@ def test_unreadable_files(tmp_path, content, message):
 
 
 def test_truncated_file(tmp_path):
-    text = reference(*FEATHER).read_text()
+    text = data_file(*FEATHER).read_text()
     (tmp_path / "cut.nam").write_text(text[: len(text) // 2])
     with pytest.raises(AmpemuError, match="invalid or truncated JSON at line 1 column"):
         load_model(tmp_path / "cut.nam")
@@ -219,7 +219,7 @@ def test_truncated_file(tmp_path):
     ("wavenet_a2_max.nam", "layer array 0: grouped convs (config key 'groups_input_mixin'"),
 ])
 def test_unimplemented_nam_features_are_refused_in_one_line(name, feature):
-    path = reference("models", "nam-a2", name)
+    path = data_file("models", "nam-a2", name)
     with pytest.raises(AmpemuError) as info:
         load_model(path)
     text = str(info.value)

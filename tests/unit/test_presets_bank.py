@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from support.data import REPO, reference
+from support.data import REPO, data_file
 from engine.cli import main
 from engine.presets.bank import BankError, load_bank
 from engine.presets.current import load_current, save_current
@@ -35,7 +35,7 @@ input_gain_db = 3
 
 @pytest.fixture
 def models():
-    folder = reference("models", "seed-profiles")
+    folder = data_file("models", "seed-profiles")
     return {"klon": folder / "Klon-Centaur.json", "plexi": folder / "Marshall-JMP-Plexi-1968.json"}
 
 

@@ -266,11 +266,11 @@ def test_sd_notify_ready_watchdog_only_while_advancing_and_stopping(tmp_path):
 
 
 def test_a_preset_with_a_fixed_slim_size_plays_that_submodel(tmp_path):
-    from support.data import reference
+    from support.data import data_file
     from engine.presets.bank import load_bank
     from engine.presets.live import load_presets
 
-    path = reference("models", "nam-a2", "slimmable_container.nam")
+    path = data_file("models", "nam-a2", "slimmable_container.nam")
     bank = tmp_path / "bank.toml"
     bank.write_text(f'level_match = false\n[[preset]]\nname = "small"\nmodel = "{path}"\nslim = 0.0\n'
                     f'[[preset]]\nname = "large"\nmodel = "{path}"\nslim = 1.0\n')

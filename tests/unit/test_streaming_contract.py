@@ -5,7 +5,7 @@ added latency."""
 import numpy as np
 import pytest
 
-from support.data import reference
+from support.data import data_file
 from support.audio import guitar_like, run_partition
 from engine.models import load_model
 
@@ -19,7 +19,7 @@ FAMILIES = {
 
 @pytest.fixture(scope="module", params=list(FAMILIES), ids=list(FAMILIES))
 def model(request):
-    return load_model(reference(*FAMILIES[request.param]))
+    return load_model(data_file(*FAMILIES[request.param]))
 
 
 def test_output_is_bit_identical_for_any_partition(model):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from support.data import reference
+from support.data import data_file
 from engine.errors import AmpemuError
 from engine.formats.wavenetva_json import read_model, to_document, write_model
 from engine.models import load_model
@@ -26,7 +26,7 @@ def assert_same_weights(a, b):
 
 @pytest.mark.parametrize("parts", [PEDALNET, WAVENETVA])
 def test_write_read_round_trip_is_exact(parts, tmp_path):
-    original = read_model(reference(*parts))
+    original = read_model(data_file(*parts))
     original.metadata = {"name": "round trip"}
     written = write_model(original, tmp_path / "copy.json")
     again = read_model(written)
@@ -38,22 +38,22 @@ def test_write_read_round_trip_is_exact(parts, tmp_path):
 
 
 def test_string_and_number_data_read_alike(tmp_path):
-    doc = json.loads(reference(*WAVENETVA).read_text())
+    doc = json.loads(data_file(*WAVENETVA).read_text())
     for var in doc["variables"]:
         var["data"] = [repr(float(v)) for v in var["data"]]
     (tmp_path / "s.json").write_text(json.dumps(doc))
-    assert_same_weights(read_model(reference(*WAVENETVA)), read_model(tmp_path / "s.json"))
+    assert_same_weights(read_model(data_file(*WAVENETVA)), read_model(tmp_path / "s.json"))
 
 
 def test_variables_in_any_order(tmp_path):
-    doc = json.loads(reference(*WAVENETVA).read_text())
+    doc = json.loads(data_file(*WAVENETVA).read_text())
     doc["variables"].reverse()
     (tmp_path / "r.json").write_text(json.dumps(doc))
-    assert_same_weights(read_model(reference(*WAVENETVA)), read_model(tmp_path / "r.json"))
+    assert_same_weights(read_model(data_file(*WAVENETVA)), read_model(tmp_path / "r.json"))
 
 
 def test_sample_rate_level_and_metadata_are_read(tmp_path):
-    doc = json.loads(reference(*WAVENETVA).read_text())
+    doc = json.loads(data_file(*WAVENETVA).read_text())
     doc.update(sample_rate=48000, level_adjust=-3.5, metadata={"gear": "ts9"})
     (tmp_path / "m.json").write_text(json.dumps(doc))
     model = load_model(tmp_path / "m.json")
@@ -61,7 +61,7 @@ def test_sample_rate_level_and_metadata_are_read(tmp_path):
 
 
 def test_writing_refuses_nan(tmp_path):
-    model = read_model(reference(*WAVENETVA))
+    model = read_model(data_file(*WAVENETVA))
     model.conv_biases[3][0] = np.nan
     with pytest.raises(AmpemuError, match="NaN or Infinity"):
         write_model(model, tmp_path / "nan.json")
@@ -133,7 +133,7 @@ def assert_one_clear_line(path, message):
 
 @pytest.mark.parametrize("case_id, mutate, message", _mutations(), ids=[m[0] for m in _mutations()])
 def test_malformed_model_gives_one_clear_line(case_id, mutate, message, tmp_path):
-    doc = json.loads(reference(*WAVENETVA).read_text())
+    doc = json.loads(data_file(*WAVENETVA).read_text())
     mutate(doc)
     path = tmp_path / f"{case_id}.json"
     path.write_text(json.dumps(doc))
@@ -143,7 +143,7 @@ def test_malformed_model_gives_one_clear_line(case_id, mutate, message, tmp_path
 @pytest.mark.parametrize("case_id, damage, message", BROKEN_TEXTS, ids=[b[0] for b in BROKEN_TEXTS])
 def test_broken_json_gives_one_clear_line(case_id, damage, message, tmp_path):
     path = tmp_path / f"{case_id}.json"
-    path.write_text(damage(reference(*WAVENETVA).read_text()))
+    path.write_text(damage(data_file(*WAVENETVA).read_text()))
     assert_one_clear_line(path, message)
 
 
@@ -156,6 +156,6 @@ def test_missing_and_unknown_files(tmp_path):
 
 
 def test_document_is_plain_json():
-    doc = to_document(read_model(reference(*PEDALNET)))
+    doc = to_document(read_model(data_file(*PEDALNET)))
     text = json.dumps(doc, allow_nan=False)
     assert json.loads(text)["residual_channels"] == 16
