@@ -22,7 +22,7 @@ import numpy as np
 
 from engine import families
 from engine.errors import AmpemuError
-from engine.formats.nam import NamLayerArray, NamWaveNet
+from engine.formats.nam import DEFAULT_NEGATIVE_SLOPE, NamLayerArray, NamWaveNet
 from engine.formats.wavenetva_json import GatedWaveNetWeights
 
 SEED_DILATIONS = [2 ** i for i in range(9)] * 2  # 1..256 twice (the seed project's architecture)
@@ -80,8 +80,9 @@ def random_nam(size: str, seed: int = 0) -> NamWaveNet:
     for index, (c, head, dilations) in enumerate(zip(channels, heads, dilation_sets)):
         inputs = 1 if index == 0 else channels[index - 1]
         arrays.append(NamLayerArray(
-            input_size=inputs, condition_size=1, head_size=head, channels=c, kernel_size=3,
-            dilations=list(dilations), activation="Tanh", gated=False,
+            input_size=inputs, condition_size=1, head_size=head, channels=c, dilations=list(dilations),
+            kernel_sizes=[3] * len(dilations), activations=[("Tanh", DEFAULT_NEGATIVE_SLOPE)] * len(dilations),
+            gating=[False] * len(dilations),
             rechannel=_uniform(rng, inputs, c, inputs),
             conv_weights=[_uniform(rng, 3 * c, c, c, 3) for _ in dilations],
             conv_biases=[_uniform(rng, 3 * c, c) for _ in dilations],

@@ -52,7 +52,8 @@ def nam_wavenet(net: NamA1WaveNet, sample_rate: int, metadata: dict) -> nam.NamW
     for i, (cfg, array) in enumerate(zip(net.layers, net.arrays)):
         arrays.append(nam.NamLayerArray(
             input_size=cfg["input_size"], condition_size=1, head_size=cfg["head_size"], channels=cfg["channels"],
-            kernel_size=cfg["kernel_size"], dilations=list(cfg["dilations"]), activation="Tanh", gated=False,
+            dilations=list(cfg["dilations"]), kernel_sizes=[cfg["kernel_size"]] * len(cfg["dilations"]),
+            activations=[("Tanh", nam.DEFAULT_NEGATIVE_SLOPE)] * len(cfg["dilations"]), gating=[False] * len(cfg["dilations"]),
             rechannel=_np(array.rechannel.weight[:, :, 0] * (gain if i == 0 else 1.0)),
             conv_weights=[_np(c.weight) for c in array.convs], conv_biases=[_np(c.bias) for c in array.convs],
             mixin_weights=[_np(m.weight[:, :, 0] * gain) for m in array.mixins],

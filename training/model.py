@@ -8,7 +8,7 @@ of every layer's gated output. Two forward modes:
 - padded (`pad=True`, rendering): every layer's input is zero-padded on the left, exactly what the
   engine does from a reset state, so the output matches the exported model sample for sample.
 
-`NamA1WaveNet` is Neural Amp Modeler's classic ("A1") WaveNet, the maths of engine/formats/nam.py
+`NamA1WaveNet` is Neural Amp Modeler's classic ("A1") WaveNet, the maths of engine/formats/nam/
 and its kernel, with the same two forward modes (NAM's engine then prewarms: see its docstring).
 
 An architecture is a torch Module with `receptive_field`, an `input_gain` buffer and a constructor

@@ -2,7 +2,8 @@
 
 numba's on-disk cache (cache=True) is keyed by each function's own source file, so after an edit of
 anything it compiled in from another module (a helper in activations or linalg, the activation codes
-that engine/kernels/nam_wavenet.py freezes as constants) it would happily load stale machine code.
+of engine/formats/nam/activations.py that nam_wavenet.py freezes as constants) it would happily load
+stale machine code.
 We therefore cache under a directory named after a hash of every source whose values the compiled
 code holds: the kernels, the real-time callback's modules (they inline each other and the kernels),
 and the modules in COMPILED_IN. tests/unit/test_numba_cache_key.py checks that a compiled module
@@ -18,7 +19,7 @@ from numba.core import config
 ENGINE = Path(__file__).resolve().parents[1]
 COMPILED = ("kernels/*.py", "realtime/native.py", "realtime/channel.py", "realtime/block.py",
             "realtime/jack_callback.py")
-COMPILED_IN = ("formats/nam.py",)  # ACTIVATIONS: its order gives nam_wavenet's activation codes
+COMPILED_IN = ("formats/nam/activations.py",)  # ACTIVATIONS: its order gives nam_wavenet's activation codes
 
 
 def hashed_sources(root: Path = ENGINE) -> list[Path]:

@@ -1,7 +1,7 @@
 """Streaming numba kernel of Neural Amp Modeler's LSTM: stacked LSTM cells, then a linear head.
 
 Same four-flat-array design as the WaveNet kernels (see gated_wavenet.py), maths in
-engine/formats/nam.py (`NamLSTM`). Per sample and layer, with [x; h] the layer input stacked on its
+engine/formats/nam/model.py (`NamLSTM`). Per sample and layer, with [x; h] the layer input stacked on its
 previous hidden state: (i, f, g, o) = W [x; h] + b; c <- sigmoid(f) c + sigmoid(i) tanh(g);
 h <- sigmoid(o) tanh(c); layer l+1 reads layer l's h; the output is head . h_last + head_bias.
 
@@ -17,7 +17,7 @@ starts from them before its half-second prewarm.
 import numpy as np
 from numba import njit
 
-from engine.formats.nam import NamLSTM
+from engine.formats.nam.model import NamLSTM
 from engine.kernels.activations import sigmoid_mode, tanh_mode
 from engine.kernels.packing import WeightPacker
 

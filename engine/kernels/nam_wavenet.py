@@ -3,7 +3,7 @@
 Same design as gated_wavenet.py (read that first): four flat arrays, layer-major, each layer's input
 kept channel-major in a sliding buffer of `history + CHUNK` samples so every conv tap is a contiguous
 vector over time, the products in `linalg.matmul_acc`, and output bit-identical for any block
-partition. What NAM adds (the maths is in engine/formats/nam.py):
+partition. What NAM adds (the maths is in engine/formats/nam/__init__.py):
 - several layer arrays in a chain, each with a 1x1 "rechannel" in and a 1x1 head rechannel out;
 - every layer mixes the raw input in before its activation, and any of NAM's activations (gated or
   not: act(z[:C]) * sigmoid(z[C:]));
@@ -24,7 +24,8 @@ remainder still do the same operations per sample and output stays bit-identical
 import numpy as np
 from numba import njit
 
-from engine.formats.nam import ACTIVATIONS, NamWaveNet
+from engine.formats.nam.activations import ACTIVATIONS
+from engine.formats.nam.model import NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
 from engine.kernels.linalg import conv_acc, matmul_acc
 from engine.kernels.packing import WeightPacker

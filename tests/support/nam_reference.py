@@ -1,6 +1,6 @@
 """Test helpers for NAM WaveNets: random models of any shape, and a float64 numpy forward (the yardstick).
 
-The forward is written straight from the maths in engine/formats/nam.py, whole-signal and
+The forward is written straight from the maths in engine/formats/nam/, whole-signal and
 vectorised over time, sharing nothing with the streaming kernel.
 """
 
@@ -30,8 +30,9 @@ def random_nam(arrays, seed=0, scale=0.4, head_scale=0.02) -> NamWaveNet:
         layer1x1, h1, hk = spec.get("layer1x1", True), spec.get("head1x1"), spec.get("head_kernel_size", 1)
         head_in = h1 or b
         out.append(NamLayerArray(
-            input_size=input_size, condition_size=1, head_size=h, channels=c, kernel_size=kernels[0],
-            dilations=list(spec["dilations"]), activation=spec.get("activation", "Tanh"), gated=gating[0],
+            input_size=input_size, condition_size=1, head_size=h, channels=c, dilations=list(spec["dilations"]),
+            kernel_sizes=list(kernels), gating=list(gating),
+            activations=spec.get("activations", [(spec.get("activation", "Tanh"), spec.get("negative_slope", 0.01))] * n),
             rechannel=w(c, input_size, fan_in=input_size),
             conv_weights=[w(bc[i], c, kernels[i], fan_in=c * kernels[i]) * 3 for i in range(n)],
             conv_biases=[w(bc[i], fan_in=1) for i in range(n)],
@@ -40,8 +41,6 @@ def random_nam(arrays, seed=0, scale=0.4, head_scale=0.02) -> NamWaveNet:
             residual_biases=[w(c, fan_in=1) for _ in range(n)] if layer1x1 else [],
             head_weight=w(h, head_in, hk, fan_in=head_in * hk) if hk > 1 else w(h, head_in, fan_in=head_in),
             head_bias_values=w(h, fan_in=1) if spec.get("head_bias") else None,
-            negative_slope=spec.get("negative_slope", 0.01),
-            kernel_sizes=spec.get("kernel_sizes"), activations=spec.get("activations"), gating=spec.get("gating"),
             bottleneck=spec.get("bottleneck"), layer1x1=layer1x1,
             head1x1_weights=[w(h1, b, fan_in=b) for _ in range(n)] if h1 else None,
             head1x1_biases=[w(h1, fan_in=1) for _ in range(n)] if h1 else None,

@@ -7,7 +7,7 @@ import pytest
 
 from support.data import data_file
 from engine.errors import AmpemuError
-from engine.formats.nam import read_nam, to_document, write_nam
+from engine.formats.nam import array_config, read_nam, to_document, write_nam
 from engine.models import load_model
 from support.nam_reference import random_nam
 STANDARD = ("models", "nam", "wavenet_a1_standard.nam")
@@ -19,8 +19,8 @@ def assert_same_model(a, b):
     assert (a.sample_rate, a.metadata) == (b.sample_rate, b.metadata)
     assert len(a.arrays) == len(b.arrays)
     for x, y in zip(a.arrays, b.arrays):
-        assert x.config() == y.config()
-        assert x.negative_slope == y.negative_slope
+        assert array_config(x) == array_config(y)
+        assert x.activations == y.activations
         for p, q in zip(x.parameters(), y.parameters(), strict=True):
             assert p.shape == q.shape and np.array_equal(p, q)
 

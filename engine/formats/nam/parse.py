@@ -1,345 +1,34 @@
-"""Neural Amp Modeler `.nam` files: WaveNets (A1 and A2), LSTMs and slimmable containers read; WaveNets written.
-
-This module is the only place that knows the `.nam` layout; the kernel and training go through
-`NamWaveNet`. A `.nam` file is one JSON object:
-- `version` "0.5.x".."0.7.x", `architecture` "WaveNet", `sample_rate` (absent means 48000),
-  `metadata` (free-form: name, loudness, input/output dBu, gear...), `config`, `weights`.
-- `config`: `layers` (a list of layer arrays: input_size, condition_size, head_size, channels,
-  kernel_size, dilations, activation, gated, head_bias), `head` null, `head_scale`.
-- `weights`: one flat list, each torch weight (out, in, k) flattened row-major, in this order:
-  per array: rechannel (C, in) without bias; per layer: dilated conv (C', C, K) + bias (C',),
-  input mixin (C', condition) without bias, 1x1 residual (C, C) + bias (C,) [C' = 2C when gated];
-  then the head rechannel (H, C) + bias (H,) if head_bias. Last: head_scale (NeuralAmpModelerCore
-  uses this value, not the config's).
-
-Maths (the kernel's contract): array a's input is the raw signal for a = 0, else the last layer
-output of array a-1; its head accumulator starts at zero for a = 0, else at array a-1's head output.
-Per layer, z = conv(h) + mixin(x) (x = the raw input, the condition); a = act(z), or
-act(z[:C]) * sigmoid(z[C:]) when gated; head += a; h <- h + 1x1(a). The array's head output is its
-head rechannel of the accumulator; the model's output is the last array's head output * head_scale.
-
-A2 (NAM 0.13's default export, file version 0.7) writes the same arrays with per-layer lists
-(`kernel_sizes`, `activation`, `gating_mode`: a list or one value for every layer), a `bottleneck` B
-(the conv, mixin and activation have B channels, `layer1x1` maps B -> C with bias, or is inactive and
-the residual is the identity), an optional `head1x1` (B -> O with bias, whose output the head
-accumulates instead of the activation), and `head: {out_channels, kernel_size, bias}` instead of
-head_size/head_bias: the array's head is a causal conv of that kernel size. Weights per layer: conv,
-mixin, [layer1x1], [head1x1]; per array: rechannel, layers, head conv. Receptive field (Core's prewarm):
-1 + sum over arrays of (sum (K_l - 1) d_l + head kernel - 1).
-
-`LSTM` (NamLSTM): stacked torch LSTM cells then a linear head; `SlimmableContainer` (NamContainer):
-submodels sorted by `max_value`, each a complete `.nam` document.
-
-A layer array's `slimmable: {method: slice_channels_uniform, kwargs: {allowed_channels}}` makes a
-slimmable WaveNet (`NamWaveNet.slimmed`: the first n channels of every tensor, Core's rule).
-
-`config.condition_dsp` (a WaveNet) runs on the input; its multi-channel output (its last head_size
-channels, times its head_scale) replaces the raw input as every layer's condition (mixin weights
-(B', condition_size)); the first array's input stays the raw signal.
-
-Features not implemented (blended gating, FiLM, grouped convs, a post-stack head, ConvNet, Linear, ...)
-are refused in one line that names the feature.
-"""
+"""Reading `.nam` files: the JSON document checked key by key into the dataclasses of model.py;
+every problem (a broken file, an unsupported feature) is one AmpemuError line naming the file and
+the feature."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import write_atomically
 from engine.errors import AmpemuError
 from engine.formats.json_file import read_document
+from engine.formats.nam.activations import ACTIVATIONS, DEFAULT_NEGATIVE_SLOPE
+from engine.formats.nam.model import DEFAULT_SAMPLE_RATE, NamContainer, NamLayerArray, NamLSTM, NamWaveNet
+from engine.formats.nam.slim import SLIM_METHOD
 
-DEFAULT_SAMPLE_RATE = 48000
-WRITE_VERSION = "0.5.4"  # what NeuralAmpModelerCore 0.5 and every NAM plugin since load
 SUPPORTED_VERSIONS = ((0, 5), (0, 7))  # inclusive (major, minor) range
 MAX_CHANNELS = 512
 MAX_KERNEL = 64
 MAX_DILATION = 1 << 16
 SUPPORTED = "NAM WaveNet (A1 and A2 layer arrays), LSTM and SlimmableContainer, file version 0.5 to 0.7"
 ARCHITECTURES = ("WaveNet", "LSTM", "SlimmableContainer")
-SLIM_METHOD = "slice_channels_uniform"  # the one slimmable WaveNet method NAM has
-
-# torch.nn names, as NAM writes them (the kernel numbers them in this order)
-ACTIVATIONS = ("Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish")
-DEFAULT_NEGATIVE_SLOPE = 0.01  # torch's LeakyReLU default, what a plain "LeakyReLU" means
 # keys of an A1 array; A2 arrays replace kernel_size/gated/head_size/head_bias by the keys after them
 _ARRAY_KEYS = ("input_size", "condition_size", "channels", "dilations", "activation")
 _A2_KEYS = ("kernel_size", "kernel_sizes", "gated", "gating_mode", "secondary_activation", "head_size", "head_bias",
             "head", "bottleneck", "layer1x1", "head1x1", "groups_input", "groups_input_mixin", "slimmable")
 _FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film", "activation_pre_film",
           "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
-
-
-@dataclass
-class NamLayerArray:
-    """One WaveNet layer array in torch layouts (B = bottleneck, default C; B' = 2B for a gated layer).
-
-    rechannel (C, input_size); conv_weights[l] (B', C, K_l), conv_biases[l] (B',): causal dilated conv,
-    tap k reads the sample (K-1-k)*dilation back; mixin_weights[l] (B', condition_size);
-    residual_weights[l] (C, B) as (out, in), residual_biases[l] (C,) (the layer1x1; empty lists when
-    inactive); head1x1_weights[l] (O, B) + head1x1_biases[l] (O,) when head1x1 is active;
-    head_weight (head_size, head_in) or (head_size, head_in, head_kernel_size), head_bias_values
-    (head_size,) or None. Per-layer lists (kernel_sizes, activations, gating) are None when every
-    layer uses the scalar field (A1).
-    """
-
-    input_size: int
-    condition_size: int
-    head_size: int
-    channels: int
-    kernel_size: int
-    dilations: list[int]
-    activation: str
-    gated: bool
-    rechannel: np.ndarray
-    conv_weights: list[np.ndarray]
-    conv_biases: list[np.ndarray]
-    mixin_weights: list[np.ndarray]
-    residual_weights: list[np.ndarray]
-    residual_biases: list[np.ndarray]
-    head_weight: np.ndarray
-    head_bias_values: np.ndarray | None = None
-    negative_slope: float = DEFAULT_NEGATIVE_SLOPE  # LeakyReLU's slope (torch's default); unused by other activations
-    kernel_sizes: list[int] | None = None  # A2: per layer
-    activations: list[tuple[str, float]] | None = None  # A2: per layer (name, LeakyReLU slope)
-    gating: list[bool] | None = None  # A2: per layer gated (the secondary activation is a sigmoid)
-    bottleneck: int | None = None  # None: channels
-    layer1x1: bool = True
-    head1x1_weights: list[np.ndarray] | None = None
-    head1x1_biases: list[np.ndarray] | None = None
-    head_kernel_size: int = 1
-    a2: bool = False  # written in A2 form (per-layer lists, head object)
-    allowed_channels: list[int] | None = None  # slimmable ("slice_channels_uniform"): channel counts it may run at
-
-    @property
-    def head_bias(self) -> bool:
-        return self.head_bias_values is not None
-
-    @property
-    def inner_channels(self) -> int:
-        """B: the conv, mixin and activation width."""
-        return self.channels if self.bottleneck is None else self.bottleneck
-
-    @property
-    def conv_channels(self) -> int:
-        return 2 * self.channels if self.gated else self.channels
-
-    @property
-    def head_in(self) -> int:
-        """Rows the head accumulates: head1x1's outputs when active, else B."""
-        return self.head1x1_weights[0].shape[0] if self.head1x1_weights else self.inner_channels
-
-    def layer_kernel(self, i: int) -> int:
-        return self.kernel_sizes[i] if self.kernel_sizes is not None else self.kernel_size
-
-    def layer_activation(self, i: int) -> tuple[str, float]:
-        return self.activations[i] if self.activations is not None else (self.activation, self.negative_slope)
-
-    def layer_gated(self, i: int) -> bool:
-        return self.gating[i] if self.gating is not None else self.gated
-
-    @property
-    def receptive_field(self) -> int:
-        """Zero-based: samples back that reach the array's head output."""
-        return sum((self.layer_kernel(i) - 1) * d for i, d in enumerate(self.dilations)) + self.head_kernel_size - 1
-
-    def parameters(self) -> list[np.ndarray]:
-        """Every tensor in NAM's flat order."""
-        out = [self.rechannel]
-        for layer in range(len(self.dilations)):
-            out += [self.conv_weights[layer], self.conv_biases[layer], self.mixin_weights[layer]]
-            if self.layer1x1:
-                out += [self.residual_weights[layer], self.residual_biases[layer]]
-            if self.head1x1_weights:
-                out += [self.head1x1_weights[layer], self.head1x1_biases[layer]]
-        out.append(self.head_weight)
-        if self.head_bias_values is not None:
-            out.append(self.head_bias_values)
-        return out
-
-    def config(self) -> dict:
-        out = self._config()
-        if self.allowed_channels:
-            out["slimmable"] = {"method": SLIM_METHOD, "kwargs": {"allowed_channels": list(self.allowed_channels)}}
-        return out
-
-    def _config(self) -> dict:
-        if not self.a2:
-            return {"input_size": self.input_size, "condition_size": self.condition_size, "head_size": self.head_size,
-                    "channels": self.channels, "kernel_size": self.kernel_size, "dilations": list(self.dilations),
-                    "activation": _activation_config(self.activation, self.negative_slope), "gated": bool(self.gated),
-                    "head_bias": self.head_bias}
-        n = len(self.dilations)
-        return {"input_size": self.input_size, "condition_size": self.condition_size,
-                "head": {"out_channels": self.head_size, "kernel_size": self.head_kernel_size, "bias": self.head_bias},
-                "channels": self.channels, "bottleneck": self.inner_channels,
-                "kernel_sizes": [self.layer_kernel(i) for i in range(n)], "dilations": list(self.dilations),
-                "activation": [_activation_config(*self.layer_activation(i)) for i in range(n)],
-                "gating_mode": ["gated" if self.layer_gated(i) else "none" for i in range(n)],
-                "layer1x1": {"active": self.layer1x1, "groups": 1},
-                "head1x1": {"active": bool(self.head1x1_weights), "out_channels": self.head_in, "groups": 1}}
-
-
-def _activation_config(name: str, slope: float):
-    if name == "LeakyReLU" and slope != DEFAULT_NEGATIVE_SLOPE:
-        return {"type": "LeakyReLU", "negative_slope": float(slope)}
-    return name
-
-
-@dataclass
-class NamWaveNet:
-    """A NAM WaveNet (A1 or A2): its layer arrays, head_scale, rate and metadata (what `.nam` holds)."""
-
-    arrays: list[NamLayerArray]
-    head_scale: float
-    sample_rate: int = DEFAULT_SAMPLE_RATE
-    metadata: dict = field(default_factory=dict)
-    version: str = WRITE_VERSION
-    condition_dsp: "NamWaveNet | None" = None  # its output (last head_size channels) is every layer's condition
-
-    @property
-    def receptive_field(self) -> int:
-        """Input samples that reach one output (also NeuralAmpModelerCore's prewarm length)."""
-        before = self.condition_dsp.receptive_field if self.condition_dsp else 1
-        return before + sum(a.receptive_field for a in self.arrays)
-
-    @property
-    def macs_per_sample(self) -> int:
-        """Multiply-accumulates per output sample (the cost estimate `ampemu info` and `bench` print)."""
-        total = 0
-        for a in self.arrays:
-            c, b = a.channels, a.inner_channels
-            total += c * a.input_size + a.head_size * a.head_in * a.head_kernel_size
-            for i in range(len(a.dilations)):
-                bc = 2 * b if a.layer_gated(i) else b
-                total += a.layer_kernel(i) * c * bc + bc * a.condition_size + (c * b if a.layer1x1 else 0)
-                total += a.head_in * b if a.head1x1_weights else 0
-        return total + (self.condition_dsp.macs_per_sample if self.condition_dsp else 0)
-
-    @property
-    def is_slimmable(self) -> bool:
-        return any(a.allowed_channels for a in self.arrays)
-
-    def slimmed(self, size: float) -> "NamWaveNet":
-        """Core's slimmable WaveNet at `size` (0..1): each slimmable array keeps the first
-        n = allowed[min(floor(size * len), len - 1)] channels of every weight tensor (bottleneck scaled
-        alike), the arrays it feeds shrink to match."""
-        channels = [a.allowed_channels[min(math.floor(size * len(a.allowed_channels)), len(a.allowed_channels) - 1)]
-                    if a.allowed_channels else a.channels for a in self.arrays]
-        arrays = []
-        for i, a in enumerate(self.arrays):
-            c = channels[i]
-            b = max(1, a.inner_channels * c // a.channels) if a.layer1x1 else c
-            n_in = a.input_size if i == 0 else channels[i - 1]
-            heads = a.head_size if i + 1 == len(self.arrays) else channels[i + 1]
-            head_out = a.head_in if a.head1x1_weights else b
-            bg = [2 * b if a.layer_gated(l) else b for l in range(len(a.dilations))]
-            arrays.append(replace(
-                a, input_size=n_in, channels=c, head_size=heads, bottleneck=None if b == c else b,
-                rechannel=a.rechannel[:c, :n_in],
-                conv_weights=[w[:bg[l], :c] for l, w in enumerate(a.conv_weights)],
-                conv_biases=[v[:bg[l]] for l, v in enumerate(a.conv_biases)],
-                mixin_weights=[w[:bg[l]] for l, w in enumerate(a.mixin_weights)],
-                residual_weights=[w[:c, :b] for w in a.residual_weights],
-                residual_biases=[v[:c] for v in a.residual_biases],
-                head1x1_weights=[w[:, :b] for w in a.head1x1_weights] if a.head1x1_weights else None,
-                head_weight=a.head_weight[:heads, :head_out],
-                head_bias_values=None if a.head_bias_values is None else a.head_bias_values[:heads],
-                allowed_channels=None))
-        return replace(self, arrays=arrays)
-
-    @property
-    def activations_per_sample(self) -> int:
-        return sum((2 if a.layer_gated(i) else 1) * a.inner_channels for a in self.arrays for i in range(len(a.dilations)))
-
-    def describe(self) -> str:
-        sizes = "/".join(str(a.channels) for a in self.arrays)
-        layers = sum(len(a.dilations) for a in self.arrays)
-        kernels = sorted({a.layer_kernel(i) for a in self.arrays for i in range(len(a.dilations))})
-        acts = sorted({a.layer_activation(i)[0] + (" gated" if a.layer_gated(i) else "")
-                       for a in self.arrays for i in range(len(a.dilations))})
-        head = max(a.head_kernel_size for a in self.arrays)
-        slim = "/".join(",".join(map(str, a.allowed_channels or [a.channels])) for a in self.arrays)
-        return (f"NAM WaveNet, {sizes} channels, {layers} layers, kernel {'/'.join(map(str, kernels))}, "
-                f"{', '.join(acts)}" + (f", head kernel {head}" if head > 1 else "")
-                + (f", slimmable to {slim} channels" if self.is_slimmable else "")
-                + (f", conditioned by a {self.condition_dsp.describe()}" if self.condition_dsp else ""))
-
-
-@dataclass
-class NamLSTM:
-    """NAM's LSTM: stacked torch LSTM cells (gates i, f, g, o) then a linear head on the last hidden state.
-
-    Per layer: w[l] (4H, in + H) acting on [x; h], b[l] (4H,), h0[l], c0[l] (H,): the state at load.
-    """
-
-    input_size: int
-    hidden_size: int
-    w: list[np.ndarray]
-    b: list[np.ndarray]
-    h0: list[np.ndarray]
-    c0: list[np.ndarray]
-    head_weight: np.ndarray  # (H,)
-    head_bias: float
-    sample_rate: int = DEFAULT_SAMPLE_RATE
-    metadata: dict = field(default_factory=dict)
-    version: str = WRITE_VERSION
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.w)
-
-    @property
-    def prewarm_samples(self) -> int:
-        return int(0.5 * self.sample_rate)  # NeuralAmpModelerCore's: half a second of zeros settles the state
-
-    @property
-    def macs_per_sample(self) -> int:
-        return sum(w.size for w in self.w) + self.hidden_size
-
-    @property
-    def activations_per_sample(self) -> int:
-        return 5 * self.hidden_size * self.num_layers  # 3 sigmoids and 2 tanh per cell
-
-    def describe(self) -> str:
-        return f"NAM LSTM, {self.num_layers} layer{'s' if self.num_layers > 1 else ''}, hidden size {self.hidden_size}"
-
-
-@dataclass
-class NamContainer:
-    """A SlimmableContainer: (max_value, model) pairs sorted by max_value; the last is the default."""
-
-    submodels: list[tuple[float, "NamWaveNet | NamLSTM"]]
-    sample_rate: int = DEFAULT_SAMPLE_RATE
-    metadata: dict = field(default_factory=dict)
-    version: str = WRITE_VERSION
-
-    def index_for(self, size: float | None) -> int:
-        """Core's SetSlimmableSize: the first submodel with size < max_value, else the last (None: the last)."""
-        if size is None:
-            return len(self.submodels) - 1
-        return next((i for i, (top, _) in enumerate(self.submodels) if size < top), len(self.submodels) - 1)
-
-    @property
-    def default(self) -> "NamWaveNet | NamLSTM":
-        return self.submodels[-1][1]
-
-    @property
-    def macs_per_sample(self) -> int:
-        return self.default.macs_per_sample
-
-    @property
-    def activations_per_sample(self) -> int:
-        return self.default.activations_per_sample
-
-    def describe(self) -> str:
-        return f"NAM SlimmableContainer of {len(self.submodels)} submodels"
 
 
 def _fail(path, what: str) -> AmpemuError:
@@ -578,17 +267,12 @@ def _unpack_array(cfg: dict, read: _Reader) -> NamLayerArray:
     head_in, hk = o or b, cfg["head_kernel"]
     head_w = read.take(cfg["head_size"], head_in, hk) if hk > 1 else read.take(cfg["head_size"], head_in)
     head_b = read.take(cfg["head_size"]) if cfg["head_bias"] else None
-    (act, slope), gated = cfg["activations"][0], cfg["gating"][0]
-    uniform = (len(set(cfg["kernel_sizes"])) == 1 and len(set(cfg["activations"])) == 1
-               and len(set(cfg["gating"])) == 1)
     return NamLayerArray(
         input_size=cfg["input_size"], condition_size=cfg["condition_size"], head_size=cfg["head_size"],
-        channels=c, kernel_size=cfg["kernel_sizes"][0], dilations=cfg["dilations"], activation=act, gated=gated,
-        rechannel=rechannel, conv_weights=convs, conv_biases=conv_b, mixin_weights=mixins,
+        channels=c, dilations=cfg["dilations"], kernel_sizes=cfg["kernel_sizes"], activations=cfg["activations"],
+        gating=cfg["gating"], rechannel=rechannel, conv_weights=convs, conv_biases=conv_b, mixin_weights=mixins,
         residual_weights=res, residual_biases=res_b, head_weight=head_w, head_bias_values=head_b,
-        negative_slope=slope,
-        kernel_sizes=None if uniform else cfg["kernel_sizes"], activations=None if uniform else cfg["activations"],
-        gating=None if uniform else cfg["gating"], bottleneck=None if b == c else b, layer1x1=cfg["layer1x1"],
+        bottleneck=None if b == c else b, layer1x1=cfg["layer1x1"],
         head1x1_weights=h1 or None, head1x1_biases=h1_b or None, head_kernel_size=hk, a2=cfg["a2"],
         allowed_channels=cfg["allowed_channels"])
 
@@ -730,39 +414,3 @@ def read_nam(path) -> NamWaveNet | NamLSTM | NamContainer:
     """Read and validate a `.nam` file; every problem is one AmpemuError line naming the file."""
     path = Path(path)
     return parse_nam(read_document(path), path)
-
-
-def to_document(model: NamWaveNet, outputs: int | None = 1) -> dict:
-    """The `.nam` document (A1 arrays in the classic config, A2 arrays in theirs); refuses shapes and values NAM cannot load."""
-    if not isinstance(model, NamWaveNet):
-        raise AmpemuError(f"only NAM WaveNets are written, not {type(model).__name__}")
-    if not model.arrays:
-        raise AmpemuError("a NAM WaveNet needs at least one layer array")
-    weights: list[float] = []
-    previous = None
-    for i, array in enumerate(model.arrays):
-        previous = _array_config("<export>", i, array.config(), previous)
-        expected = _weight_count(previous)
-        params = [np.asarray(p, dtype=np.float32) for p in array.parameters()]
-        if sum(p.size for p in params) != expected:
-            raise AmpemuError(f"layer array {i}: weight shapes do not match its config "
-                              f"({sum(p.size for p in params)} values, {expected} expected)")
-        for p in params:
-            weights += p.ravel().tolist()
-    weights.append(float(np.float32(model.head_scale)))
-    if not all(math.isfinite(v) for v in weights):
-        raise AmpemuError("model weights contain NaN or Infinity: training diverged; export an earlier checkpoint")
-    doc = {
-        "version": model.version, "architecture": "WaveNet",
-        "config": {"layers": [a.config() for a in model.arrays], "head": None, "head_scale": float(model.head_scale),
-                   **({"condition_dsp": to_document(model.condition_dsp, None)} if model.condition_dsp else {})},
-        "weights": weights, "sample_rate": int(model.sample_rate), "metadata": model.metadata,
-    }
-    _check_version("<export>", doc["version"])
-    _parse_wavenet(doc, doc["config"], "<export>", outputs)  # what we write must be what we (and NAM) read
-    return doc
-
-
-def write_nam(model: NamWaveNet, path) -> Path:
-    """Write `model` as a `.nam` file atomically (temp file + rename): never half a model on disk."""
-    return write_atomically(path, json.dumps(to_document(model), allow_nan=False))
