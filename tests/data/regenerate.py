@@ -9,6 +9,7 @@ golden of the head of its input.
 from __future__ import annotations
 
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -43,6 +44,15 @@ SLICED = [
 ]
 
 
+def write_float_wav(path: Path, audio, rate: int) -> None:
+    """Mono 32-bit float WAV with no PEAK chunk: libsndfile stamps that chunk with the time of
+    writing, and these files must come out byte-identical on every run."""
+    data = audio.astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, 4 * rate, 4, 32)  # WAVE_FORMAT_IEEE_FLOAT, mono
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
+                     + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)
+
+
 def main(argv: list[str]) -> int:
     shared = Path(argv[0]) if argv else HERE.parents[2] / "shared"
     if not shared.is_dir():
@@ -54,7 +64,7 @@ def main(argv: list[str]) -> int:
     for rel in SLICED:
         audio, rate = sf.read(shared / rel, dtype="float32")
         (HERE / rel).parent.mkdir(parents=True, exist_ok=True)
-        sf.write(HERE / rel, audio[:int(GOLDEN_SECONDS * rate)], rate, subtype="FLOAT")
+        write_float_wav(HERE / rel, audio[:int(GOLDEN_SECONDS * rate)], rate)
     print(f"{len(COPIED)} files copied and {len(SLICED)} goldens cut to {GOLDEN_SECONDS} s under {HERE}")
     return 0
 
