@@ -9,11 +9,11 @@ window/batch is the in-process reference the others compare against.
 import pytest
 import torch
 
-from training.fit import DEFAULT_BATCH, DEFAULT_WINDOW
+from training.recipe import BATCH, WINDOW
 from training.model import PRESETS, build_network, resolve_architecture
 from training.module import esr_loss
 
-SHAPES = [(4096, 8), (DEFAULT_WINDOW, DEFAULT_BATCH), (32768, 1)]
+SHAPES = [(4096, 8), (WINDOW, BATCH), (32768, 1)]
 
 
 @pytest.mark.parametrize("window,batch", SHAPES)

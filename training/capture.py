@@ -14,18 +14,19 @@ import numpy as np
 from scipy import signal
 
 from engine.audio_io import read_wav, warn
+from engine.delay import estimate_delay
 from engine.errors import AmpemuError
+from training.recipe import SPLIT
 
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a file holds no usable signal
 CLIP_LEVEL = 0.999
 CLIP_WARN_SHARE = 1e-4  # warn when more than 0.01 % of the output samples sit at full scale
 MAX_TRIM_SECONDS = 1.0  # longer length differences are a wrong pair of files, not a sloppy edit
 MAX_DELAY_SECONDS = 0.2  # interface round trips are a few ms; 200 ms means the files do not match
-# The correlation peak sits a few samples late even for a zero-latency device (its filters' group
-# delay). Removing all of it would ask a causal model to predict the future, so this many samples of
-# the estimate are always left in (the model learns a short pure delay for free).
-SAFETY_MARGIN = 8
-DELAY_SEARCH_SECONDS = 30.0  # estimate the latency on the first 30 s (plenty, and fast)
+LEAD_TOLERANCE = 2  # samples an output may seem to lead its input (rounding of the lag estimate)
+# A clean DI is peaky (crest factor ~3 per 50 ms of playing); a driven device compresses it. An
+# "input" much more compressed than its "output" is a swapped pair.
+SWAPPED_CREST_RATIO = 0.8
 
 
 @dataclass
@@ -42,16 +43,15 @@ class Capture:
         return self.input.size / self.sample_rate
 
 
-def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int) -> int:
-    """Lag (samples) at which `y` best matches `x`, by cross-correlation; positive = y comes later.
-
-    The absolute correlation is used so that polarity-inverting devices (fuzz) are found too."""
-    n = min(x.size, y.size, int(DELAY_SEARCH_SECONDS * rate))
-    max_lag = int(MAX_DELAY_SECONDS * rate) * 2  # search wider than we accept, to report implausible ones
-    corr = signal.correlate(y[:n].astype(np.float64), x[:n].astype(np.float64), mode="full", method="fft")
-    lags = signal.correlation_lags(n, n, mode="full")
-    keep = np.abs(lags) <= max_lag
-    return int(lags[keep][np.argmax(np.abs(corr[keep]))])
+def crest_factor(a: np.ndarray, rate: int) -> float:
+    """Median peak / RMS of the 50 ms frames that hold playing (louder than a tenth of the loudest)."""
+    hop = max(1, rate // 20)
+    frames = a[:a.size // hop * hop].reshape(-1, hop).astype(np.float64)
+    if not frames.size:
+        return 0.0
+    rms, peak = np.sqrt(np.mean(frames ** 2, axis=1)), np.max(np.abs(frames), axis=1)
+    playing = rms > 0.1 * np.max(rms)
+    return float(np.median(peak[playing] / rms[playing]))
 
 
 def _peak(a: np.ndarray) -> float:
@@ -85,20 +85,23 @@ def load_capture(input_path, output_path, channel: int | None = None, delay: int
         warn(f"{output_path}: {100 * clipped:.2f} % of the samples are clipped at full scale; "
              "record the device's output with less gain for a faithful capture")
 
+    crest_in, crest_out = crest_factor(x, rate), crest_factor(y, rate)
+    if crest_in < SWAPPED_CREST_RATIO * crest_out:
+        raise AmpemuError(f"{input_path}: the 'input' is more compressed than the 'output' (crest factor "
+                          f"{crest_in:.2f} vs {crest_out:.2f}), as if it were the device's answer: are the files "
+                          "swapped? Pass the dry signal as --input and the device's recording as --output")
     if delay is None:
-        found = estimate_delay(x, y, rate)
-        if found < -SAFETY_MARGIN:
-            raise AmpemuError(f"{output_path}: the output leads {input_path} by {-found} samples "
-                              f"({-1000 * found / rate:.1f} ms), which no device does; are the files swapped? "
+        found = estimate_delay(x, y, rate, MAX_DELAY_SECONDS)
+        if found.sure and found.lag < -LEAD_TOLERANCE:
+            raise AmpemuError(f"{output_path}: the output leads {input_path} by {-found.lag} samples "
+                              f"({-1000 * found.lag / rate:.1f} ms), which no device does; are the files swapped? "
                               "(override with --delay)")
-        if found > MAX_DELAY_SECONDS * rate:
-            raise AmpemuError(f"{output_path}: estimated latency {found} samples ({1000 * found / rate:.1f} ms) "
-                              f"is implausible (over {1000 * MAX_DELAY_SECONDS:.0f} ms); check the pair or "
-                              "set it with --delay N")
-        delay = max(0, found - SAFETY_MARGIN)
-        print(f"latency: estimated {found} samples ({1000 * found / rate:.2f} ms), "
-              + (f"removing {delay} ({SAFETY_MARGIN} kept as a safety margin)" if delay else "nothing to remove")
-              + " (override with --delay N)")
+        if found.sure and found.lag > MAX_DELAY_SECONDS * rate:
+            raise AmpemuError(f"{output_path}: estimated latency {found.lag} samples "
+                              f"({1000 * found.lag / rate:.1f} ms) is implausible (over {1000 * MAX_DELAY_SECONDS:.0f} "
+                              "ms); check the pair or set it with --delay N")
+        delay = found.remove
+        print(f"latency: {found.describe(rate)} (override with --delay N)")
     elif not 0 <= delay <= MAX_DELAY_SECONDS * rate:
         raise AmpemuError(f"--delay {delay}: must be 0..{int(MAX_DELAY_SECONDS * rate)} samples "
                           f"(0..{1000 * MAX_DELAY_SECONDS:.0f} ms at {rate} Hz)")
@@ -123,7 +126,7 @@ class Segment:
 SPLITS = ("train", "validation", "test")
 
 
-def split(capture: Capture, history: int, fractions=(0.70, 0.15, 0.15)) -> dict[str, Segment]:
+def split(capture: Capture, history: int, fractions=SPLIT) -> dict[str, Segment]:
     """Cut the capture in time into train / validation / test (in that order).
 
     Each segment's input carries up to `history` samples before it (the receptive field minus one);

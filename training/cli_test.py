@@ -12,7 +12,7 @@ def add_arguments(p) -> None:
     add_capture_arguments(p)
     p.add_argument("--out-dir", required=True, help="folder for metrics.json and the PNG plots")
     p.add_argument("--whole", action="store_true",
-                   help="test on the whole file (another take), not the test split (last 15 %%) of the capture")
+                   help="test on the whole file (another take), not the test split (the last 10 %%) of the capture")
 
 
 def test_checkpoint(checkpoint, input_path, output_path, out_dir, whole=False, channel=None, delay=None) -> dict:
@@ -36,7 +36,7 @@ def test_checkpoint(checkpoint, input_path, output_path, out_dir, whole=False, c
     pred = predict_segment(module.net, segment)
     values = metrics(pred, segment.target, module.hparams.pre_emphasis)
     values.update(checkpoint=str(checkpoint), input=str(input_path), output=str(output_path),
-                  part="whole file" if whole else "test split (last 15 %)", sample_rate=capture.sample_rate,
+                  part="whole file" if whole else "test split (the last 10 %)", sample_rate=capture.sample_rate,
                   delay_samples=capture.delay)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from training import recipe
 from training.cli_support import add_capture_arguments, require_training_stack
-
-PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano")  # kept torch-free; training.model.PRESETS is the truth
-# measured best at equal time on this CPU (docs/training.md, "Which preset by default"): NAM's lite WaveNet
-DEFAULT_PRESET = "nam-lite"
 
 
 def add_arguments(p) -> None:
     add_capture_arguments(p)
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and the model (model.json, or model.nam for nam-* presets)")
-    p.add_argument("--preset", default=DEFAULT_PRESET,
-                   help=f"model: {', '.join(PRESET_NAMES)} (default {DEFAULT_PRESET}; nam-* write model.nam, "
+    p.add_argument("--preset", default=recipe.PRESET,
+                   help=f"model: {', '.join(recipe.PRESET_NAMES)} (default {recipe.PRESET}; nam-* write model.nam, "
                         "the gated ones model.json)")
     p.add_argument("--channels", type=int, default=None, help="override a gated preset's channel count")
     p.add_argument("--kernel-size", type=int, default=None, help="override a gated preset's kernel size")
@@ -23,10 +20,12 @@ def add_arguments(p) -> None:
     p.add_argument("--max-time", type=float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
     p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint (e.g. DIR/checkpoints/last.ckpt)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--window", type=int, default=None, help="training window in samples (default 16384)")
-    p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 2)")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 2e-2, cosine decay to 10 %%)")
-    p.add_argument("--pre-emphasis", type=float, default=0.95, help="loss pre-emphasis coefficient (0 = off)")
+    p.add_argument("--window", type=int, default=recipe.WINDOW, help=f"training window in samples (default {recipe.WINDOW})")
+    p.add_argument("--batch-size", type=int, default=recipe.BATCH, help=f"windows per step (default {recipe.BATCH})")
+    p.add_argument("--lr", type=float, default=recipe.LR,
+                   help=f"Adam learning rate (default {recipe.LR:g}, cosine decay to {100 * recipe.LR_FINAL_RATIO:g} %%)")
+    p.add_argument("--pre-emphasis", type=float, default=recipe.PRE_EMPHASIS,
+                   help=f"coefficient of the loss's pre-emphasised term (default {recipe.PRE_EMPHASIS:g}; 0 = plain ESR only)")
     p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch (default 1; more only helps large presets on idle cores)")
@@ -39,14 +38,14 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     require_training_stack()
-    from training.fit import DEFAULT_BATCH, DEFAULT_LR, DEFAULT_WINDOW, TrainConfig, train
+    from training.fit import TrainConfig, train
 
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices
     summary = train(TrainConfig(
         input=args.input, output=args.output, run_dir=args.run_dir, preset=args.preset, channels=args.channels,
         kernel_size=args.kernel_size, dilations=args.dilations, max_epochs=args.max_epochs,
         max_minutes=args.max_time, resume=args.resume, seed=args.seed,
-        window=args.window or DEFAULT_WINDOW, batch_size=args.batch_size or DEFAULT_BATCH, lr=args.lr or DEFAULT_LR,
+        window=args.window, batch_size=args.batch_size, lr=args.lr,
         pre_emphasis=args.pre_emphasis, dc_weight=args.dc_weight, channel=args.channel, delay=args.delay,
         accelerator=args.accelerator, devices=devices, strategy=args.strategy, threads=args.threads,
         val_every_steps=args.val_every))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from training import recipe
 from training.capture import Capture, Segment, split, window_starts
 
 EVAL_WINDOW = 1 << 16
@@ -39,7 +40,7 @@ class SegmentWindows(Dataset):
 
 class CaptureData(L.LightningDataModule):
     def __init__(self, capture: Capture, history: int, window: int, batch_size: int,
-                 fractions=(0.70, 0.15, 0.15)):
+                 fractions=recipe.SPLIT):
         super().__init__()
         self.segments = split(capture, history, fractions)
         self.window, self.batch_size = window, batch_size

@@ -63,7 +63,7 @@ def run(args) -> int:
                                 preset=args.preset, max_minutes=args.minutes, threads=args.threads))
     checkpoint = summary["best_checkpoint"]
 
-    print("[3/5] testing on the last 15 % of the capture (never seen in training)")
+    print("[3/5] testing on the last 10 % of the capture (never seen in training)")
     tested = test_checkpoint(checkpoint, out / "input.wav", out / "output.wav", out / "test")
 
     print("[4/5] exporting model.json")

@@ -23,16 +23,12 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressB
 from lightning.pytorch.loggers import CSVLogger
 
 from engine.errors import AmpemuError
+from training import recipe
 from training.capture import load_capture
 from training.data import CaptureData
+from training.evaluate import pre_emphasised
 from training.export import NATIVE_FORMAT, export
 from training.module import CaptureModule, CosineSchedule
-
-# Default recipe, measured on a 2-core x86 CPU (docs/training.md): 16384-sample windows, 2 per batch,
-# were the fastest choice for every preset (fewer, longer torch ops); Adam with a cosine decay.
-DEFAULT_WINDOW = 16384
-DEFAULT_BATCH = 2
-DEFAULT_LR = 2e-2
 
 
 @dataclass
@@ -40,7 +36,7 @@ class TrainConfig:
     input: str
     output: str
     run_dir: str
-    preset: str = "seed"
+    preset: str = recipe.PRESET
     channels: int | None = None
     kernel_size: int | None = None
     dilations: list[int] | None = None
@@ -49,14 +45,14 @@ class TrainConfig:
     max_steps: int = -1
     resume: str | None = None
     seed: int = 0
-    window: int = DEFAULT_WINDOW
-    batch_size: int = DEFAULT_BATCH
-    lr: float = DEFAULT_LR
-    pre_emphasis: float = 0.95
+    window: int = recipe.WINDOW
+    batch_size: int = recipe.BATCH
+    lr: float = recipe.LR
+    pre_emphasis: float = recipe.PRE_EMPHASIS
     dc_weight: float = 0.0
     channel: int | None = None
     delay: int | None = None
-    split: tuple = (0.70, 0.15, 0.15)
+    split: tuple = recipe.SPLIT
     accelerator: str = "auto"
     devices: str = "auto"
     strategy: str = "auto"
@@ -84,10 +80,10 @@ def _input_gain(x: np.ndarray) -> float:
     return 1.0 / max(rms, 1e-4)
 
 
-def _pre_emphasised_power(y: np.ndarray, coefficient: float) -> float:
+def _loss_energies(y: np.ndarray, coefficient: float) -> tuple[float, float]:
+    """Mean power of the train target, plain and pre-emphasised: the loss's two denominators."""
     y = y.astype(np.float64)
-    e = y[1:] - coefficient * y[:-1]
-    return max(float(np.mean(e * e)), 1e-12)
+    return tuple(max(float(np.mean(v * v)), 1e-12) for v in (y, pre_emphasised(y, coefficient)))
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -112,7 +108,7 @@ def train(cfg: TrainConfig) -> dict:
         module = CaptureModule(preset=cfg.preset, config={k: v for k, v in overrides.items() if v},
                                sample_rate=capture.sample_rate, lr=cfg.lr, pre_emphasis=cfg.pre_emphasis,
                                dc_weight=cfg.dc_weight, capture_name=Path(cfg.output).parent.name,
-                               target_energy=_pre_emphasised_power(train_output, cfg.pre_emphasis))
+                               target_energy=_loss_energies(train_output, cfg.pre_emphasis))
         with torch.no_grad():
             module.net.input_gain.fill_(_input_gain(train_input))
     data = CaptureData(capture, module.receptive_field - 1, cfg.window, cfg.batch_size, cfg.split)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from training import recipe
 from training.model import build_network, resolve_architecture
 
 
@@ -25,16 +26,20 @@ def esr_terms(pred: torch.Tensor, target: torch.Tensor, coefficient: float = 0.0
     return torch.stack([torch.sum((t - p) ** 2), torch.sum(t ** 2)])
 
 
-def esr_loss(pred, target, coefficient: float, energy: float, dc_weight: float = 0.0) -> torch.Tensor:
-    """Pre-emphasised error power over `energy`, the mean pre-emphasised power of the whole train target.
+def esr_loss(pred, target, coefficient: float, energies: tuple[float, float], dc_weight: float = 0.0) -> torch.Tensor:
+    """Plain plus pre-emphasised error power, each over `energies`: the mean plain and pre-emphasised
+    power of the whole train target.
 
     Dividing by the batch's own energy (the textbook ESR) lets a batch that falls in a rest between
     notes blow the loss up by orders of magnitude; the split-wide energy keeps every step on one scale,
     and over the whole split the two are the same number."""
-    p, t = pre_emphasis(pred, coefficient), pre_emphasis(target, coefficient)
-    loss = torch.mean((t - p) ** 2) / energy
+    plain_energy, emphasised_energy = energies
+    loss = torch.mean((target - pred) ** 2) / plain_energy
+    if coefficient:
+        p, t = pre_emphasis(pred, coefficient), pre_emphasis(target, coefficient)
+        loss = loss + torch.mean((t - p) ** 2) / emphasised_energy
     if dc_weight:
-        loss = loss + dc_weight * (pred.mean() - target.mean()) ** 2 / energy
+        loss = loss + dc_weight * (pred.mean() - target.mean()) ** 2 / plain_energy
     return loss
 
 
@@ -67,13 +72,14 @@ class CosineSchedule(L.Callback):
         scale = low + (1 - low) * 0.5 * (1 + math.cos(math.pi * progress))
         for optimiser in trainer.optimizers:
             for group in optimiser.param_groups:
-                group["lr"] = module.hparams.lr * scale
+                group["lr"] = module.hparams.lr * scale * module.lr_backoff
 
 
 class CaptureModule(L.LightningModule):
-    def __init__(self, preset: str = "seed", architecture: str | None = None, config: dict | None = None,
-                 sample_rate: int = 44100, lr: float = 5e-3, lr_final_ratio: float = 0.1,
-                 pre_emphasis: float = 0.95, dc_weight: float = 0.0, target_energy: float = 1.0,
+    def __init__(self, preset: str = recipe.PRESET, architecture: str | None = None, config: dict | None = None,
+                 sample_rate: int = 44100, lr: float = recipe.LR, lr_final_ratio: float = recipe.LR_FINAL_RATIO,
+                 pre_emphasis: float = recipe.PRE_EMPHASIS, dc_weight: float = 0.0,
+                 target_energy: tuple[float, float] = (1.0, 1.0), rollback_factor: float = recipe.ROLLBACK_FACTOR,
                  capture_name: str = ""):
         super().__init__()
         if architecture is None or config is None:
@@ -81,11 +87,14 @@ class CaptureModule(L.LightningModule):
         self.save_hyperparameters({"preset": preset, "architecture": architecture, "config": config,
                                    "sample_rate": sample_rate, "lr": lr, "lr_final_ratio": lr_final_ratio,
                                    "pre_emphasis": pre_emphasis, "dc_weight": dc_weight,
-                                   "target_energy": target_energy,
+                                   "target_energy": tuple(target_energy), "rollback_factor": rollback_factor,
                                    "capture_name": capture_name})
         self.net = build_network(architecture, config)
         self._val_terms: list[torch.Tensor] = []
         self.best_val_esr = float("nan")
+        self.best_state: dict | None = None  # the best weights, kept to roll a blow-up back to
+        self.lr_backoff = 1.0  # halved at every rollback; the schedule multiplies it in
+        self.rollbacks = 0
 
     @property
     def receptive_field(self) -> int:
@@ -112,15 +121,33 @@ class CaptureModule(L.LightningModule):
         if terms.dim() == 2:
             terms = terms.sum(0)
         val_esr = (terms[0] / terms[1].clamp_min(1e-12)).item()
-        if not self.trainer.sanity_checking and not val_esr >= self.best_val_esr:  # the NaN start counts as worse
-            self.best_val_esr = val_esr
         self.log("val_esr", val_esr, prog_bar=True, rank_zero_only=True)
+        if self.trainer.sanity_checking:
+            return
+        if not val_esr >= self.best_val_esr:  # the NaN start counts as worse
+            self.best_val_esr = val_esr
+            self.best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        elif self.best_state is not None and not val_esr <= self.hparams.rollback_factor * self.best_val_esr:
+            self._roll_back()
+
+    def _roll_back(self) -> None:
+        """A blow-up (NaN included): back to the best weights, at half the learning rate, with the
+        optimiser's moments cleared (they are what carried the weights off)."""
+        self.net.load_state_dict(self.best_state)
+        self.lr_backoff *= 0.5
+        self.rollbacks += 1
+        for optimiser in self.trainer.optimizers:
+            optimiser.state.clear()
+        self.log("rollbacks", float(self.rollbacks), rank_zero_only=True)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
 
     def on_save_checkpoint(self, checkpoint):
-        checkpoint["ampemu"] = {"best_val_esr": self.best_val_esr}
+        checkpoint["ampemu"] = {"best_val_esr": self.best_val_esr, "lr_backoff": self.lr_backoff,
+                                "rollbacks": self.rollbacks}
 
     def on_load_checkpoint(self, checkpoint):
-        self.best_val_esr = checkpoint.get("ampemu", {}).get("best_val_esr", float("nan"))
+        saved = checkpoint.get("ampemu", {})
+        self.best_val_esr = saved.get("best_val_esr", float("nan"))
+        self.lr_backoff, self.rollbacks = saved.get("lr_backoff", 1.0), saved.get("rollbacks", 0)

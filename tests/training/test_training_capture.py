@@ -6,7 +6,7 @@ import soundfile as sf
 
 from support.audio import guitar_like
 from engine.errors import AmpemuError
-from training.capture import estimate_delay, load_capture, split
+from training.capture import load_capture, split
 
 RATE = 44100
 
@@ -33,8 +33,8 @@ def test_clean_pair_loads_aligned(tmp_path, dry, capsys):
     cap = load_capture(*write_pair(tmp_path, dry, device(dry)))
     assert cap.delay == 0 and cap.sample_rate == RATE
     np.testing.assert_array_equal(cap.input, dry)
-    # the device's low-pass puts the correlation peak 2 samples late: within the safety margin
-    assert "latency: estimated 2 samples (0.05 ms), nothing to remove" in capsys.readouterr().out
+    assert "latency: output lags the input by 0 samples (0.00 ms): read as the device's own phase response, " \
+        "nothing removed" in capsys.readouterr().out
 
 
 def test_rate_mismatch_is_an_error(tmp_path, dry):
@@ -89,17 +89,12 @@ def test_latency_is_estimated_reported_and_compensated(tmp_path, dry, capsys):
     y = device(dry)
     delayed = np.concatenate([np.zeros(441, np.float32), y])[:y.size]  # 10 ms interface latency
     cap = load_capture(*write_pair(tmp_path, dry, delayed))
-    # estimated: 441 + the device's own 2-sample peak offset; removed: all but the 8-sample margin
-    assert "latency: estimated 443 samples (10.05 ms), removing 435 (8 kept as a safety margin)" \
-        in capsys.readouterr().out
-    assert cap.delay == 435
-    np.testing.assert_array_equal(cap.output, delayed[435:])
-    np.testing.assert_array_equal(cap.input, dry[:dry.size - 435])
-
-
-def test_polarity_inverted_latency_is_found(dry):
-    y = -device(dry)
-    assert estimate_delay(dry, np.concatenate([np.zeros(100, np.float32), y]), RATE) == 102  # 100 + device phase
+    # found to the sample; removed: all but the 64 samples left for the device's own phase
+    assert "latency: output lags the input by 441 samples (10.00 ms): removing 377 (64 left for the device's " \
+        "own phase)" in capsys.readouterr().out
+    assert cap.delay == 377
+    np.testing.assert_array_equal(cap.output, delayed[377:])
+    np.testing.assert_array_equal(cap.input, dry[:dry.size - 377])
 
 
 def test_delay_override(tmp_path, dry):
@@ -115,29 +110,35 @@ def test_delay_override(tmp_path, dry):
 def test_implausible_latency_is_refused(tmp_path, dry):
     y = device(dry)
     late = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), y])[:y.size]
-    with pytest.raises(AmpemuError, match=r"estimated latency 13232 samples \(300.0 ms\) is implausible"):
+    with pytest.raises(AmpemuError, match=r"estimated latency 13230 samples \(300.0 ms\) is implausible"):
         load_capture(*write_pair(tmp_path, dry, late))
 
 
 def test_output_leading_input_is_refused(tmp_path, dry):
     y = device(dry)
     early = np.concatenate([y[200:], np.zeros(200, np.float32)])
-    with pytest.raises(AmpemuError, match=r"the output leads .* by 198 samples \(4.5 ms\).* are the files swapped"):
+    with pytest.raises(AmpemuError, match=r"the output leads .* by 200 samples \(4.5 ms\).* are the files swapped"):
         load_capture(*write_pair(tmp_path, dry, early))
 
 
-def test_split_is_70_15_15_in_time_with_history(tmp_path, dry):
+def test_swapped_files_are_refused(tmp_path, dry):
+    with pytest.raises(AmpemuError, match=r"input.wav: the 'input' is more compressed than the 'output' .* "
+                                          r"are the files swapped\?"):
+        load_capture(*write_pair(tmp_path, device(dry), dry))
+
+
+def test_split_is_80_10_10_in_time_with_history(tmp_path, dry):
     cap = load_capture(*write_pair(tmp_path, dry, device(dry)))
     history = 100
     parts = split(cap, history)
     n = dry.size
-    assert parts["train"].target.size == round(0.7 * n) - history
-    assert parts["validation"].target.size == round(0.85 * n) - round(0.7 * n)
-    assert parts["test"].target.size == n - round(0.85 * n)
+    assert parts["train"].target.size == round(0.8 * n) - history
+    assert parts["validation"].target.size == round(0.9 * n) - round(0.8 * n)
+    assert parts["test"].target.size == n - round(0.9 * n)
     for seg in parts.values():
         assert seg.input.size == seg.target.size + history
     # input[history + t] is the sample target[t] answers: the test split's first target is device(x)[start]
-    start = round(0.85 * n)
+    start = round(0.9 * n)
     np.testing.assert_array_equal(parts["test"].input[history:], dry[start:])
     np.testing.assert_array_equal(parts["test"].input[:history], dry[start - history:start])
     np.testing.assert_array_equal(parts["test"].target, cap.output[start:])

@@ -1,0 +1,86 @@
+"""Latency of a capture pair: pure delays found to the sample through phase-shifting and clipping
+devices, a device's own phase never removed, and nothing ever removed late (engine/delay.py)."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from conftest import SHARED, guitar_like
+from engine.delay import DEVICE_PHASE_MAX, estimate_delay
+
+RATE = 48000
+
+
+@pytest.fixture(scope="module")
+def dry():
+    return guitar_like(12.0, RATE, seed=3).astype(np.float64)
+
+
+def _biquad_allpass(x, hz=700.0, q=0.7):
+    w = 2 * np.pi * hz / RATE
+    alpha = np.sin(w) / (2 * q)
+    return signal.lfilter([1 - alpha, -2 * np.cos(w), 1 + alpha], [1 + alpha, -2 * np.cos(w), 1 - alpha], x)
+
+
+def _butter(x, order, hz, kind):
+    return signal.lfilter(*signal.butter(order, hz, kind, fs=RATE), x)
+
+
+LINEAR = {
+    "all-pass": _biquad_allpass,
+    "high-pass": lambda x: _butter(x, 2, 100, "high"),
+    "low-pass": lambda x: _butter(x, 2, 2000, "low"),
+    "steep low-pass": lambda x: _butter(x, 4, 800, "low"),
+    "hard clip": lambda x: np.clip(8 * x, -0.3, 0.3),  # memoryless: no phase of its own
+}
+PHASE_SHIFTING_NONLINEAR = {
+    "clip, low-pass": lambda x: _butter(np.clip(8 * x, -0.3, 0.3), 2, 2000, "low"),
+    "high-pass, clip, all-pass": lambda x: _biquad_allpass(np.clip(8 * _butter(x, 2, 100, "high"), -0.3, 0.3)),
+    "inverting: all-pass, clip, low-pass": lambda x: -_butter(np.clip(8 * _biquad_allpass(x), -0.3, 0.3), 2, 2000, "low"),
+}
+DELAYS = (0, 1, 37, 480, 1999)
+
+
+def _delayed(y, d):
+    return np.concatenate([np.zeros(d), y])[:y.size]
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_delay_through_phase_shifting_and_clipping_devices_is_found_to_the_sample(dry, name):
+    y = LINEAR[name](dry)
+    for d in DELAYS:
+        found = estimate_delay(dry, _delayed(y, d), RATE)
+        assert found.sure and found.lag == d, (name, d, found)
+        # the first DEVICE_PHASE_MAX samples of any lag stay in: they may be the device's own phase
+        assert found.remove == max(0, d - DEVICE_PHASE_MAX)
+
+
+@pytest.mark.parametrize("name", PHASE_SHIFTING_NONLINEAR)
+def test_delay_is_never_removed_late(dry, name):
+    """A clipping device's lag reads late by its phase in the lows; what is removed never is."""
+    y = PHASE_SHIFTING_NONLINEAR[name](dry)
+    for d in DELAYS:
+        found = estimate_delay(dry, _delayed(y, d), RATE)
+        assert found.sure and d <= found.lag <= d + DEVICE_PHASE_MAX, (name, d, found)
+        assert d - DEVICE_PHASE_MAX <= found.remove <= d and found.remove >= 0
+
+
+def test_noise_is_not_a_measurement(dry):
+    rng = np.random.default_rng(0)
+    found = estimate_delay(dry, rng.standard_normal(dry.size), RATE)
+    assert not found.sure and found.remove == 0
+    assert "no clear delay found" in found.describe(RATE)
+
+
+@pytest.mark.parametrize("device", ["ts9-clean180_44k", "fuzzface-clean180_48k", "ds1-clean180_48k",
+                                    "jcm800-clean180_48k"])
+def test_shared_zero_latency_captures_get_nothing_removed(device):
+    """Every shared device has zero latency; the DS-1's correlation peaks 32 samples late."""
+    sf = pytest.importorskip("soundfile")
+    folder = SHARED / "datasets" / device
+    if not folder.exists():
+        pytest.skip(f"{folder} is missing (the shared captures stay outside the repository)")
+    x, rate = sf.read(next(folder.glob("input.*")), dtype="float32", frames=30 * 48000)
+    y, _ = sf.read(next(folder.glob("output.*")), dtype="float32", frames=30 * 48000)
+    found = estimate_delay(x, y, rate)
+    assert found.sure and found.remove == 0 and 0 <= found.lag <= 40, found
