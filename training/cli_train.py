@@ -29,8 +29,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch (default 1; more only helps large presets on idle cores)")
-    p.add_argument("--val-every", type=int, default=None, metavar="STEPS",
-                   help="validate every STEPS steps instead of once per epoch")
+    p.add_argument("--val-every", type=int, default=recipe.VALIDATE_EVERY, metavar="STEPS",
+                   help=f"validate every STEPS steps, or every epoch when that is shorter (default {recipe.VALIDATE_EVERY})")
     p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu (default auto)")
     p.add_argument("--devices", default="auto", help="Lightning devices, e.g. 2 (default auto)")
     p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (default auto)")

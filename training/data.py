@@ -49,6 +49,11 @@ class CaptureData(L.LightningDataModule):
             # short captures (tests, demos): one window spanning the whole train split
             self.window = train_targets
 
+    @property
+    def steps_per_epoch(self) -> int:
+        windows = len(SegmentWindows(self.segments["train"], self.window, drop_short=True))
+        return max(1, -(-windows // self.batch_size))
+
     def train_dataloader(self):
         return DataLoader(SegmentWindows(self.segments["train"], self.window, drop_short=True),
                           batch_size=self.batch_size, shuffle=True, drop_last=False)

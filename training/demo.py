@@ -1,7 +1,7 @@
 """`ampemu demo`: the whole story with no files from the user.
 
-A built-in capture (training/synthetic.py) -> train the `seed` preset for a few minutes on the CPU ->
-test it (metrics + plots) -> export model.json -> render the test take through the engine's real-time
+A built-in capture (training/synthetic.py) -> train the default preset for a few minutes on the CPU ->
+test it (metrics + plots) -> export the model -> render the test take through the engine's real-time
 kernel -> print ESR and real-time factor. Everything lands in one folder.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training import recipe
 from training.cli_support import require_training_stack
 
 MARKER = ".ampemu-demo"  # marks a folder as ours, so a rerun may replace its files and nothing else's
@@ -18,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out-dir", default="ampemu-demo", help="folder for everything the demo makes (default ./ampemu-demo)")
     p.add_argument("--minutes", type=float, default=3.0, help="training time budget (default 3)")
     p.add_argument("--seconds", type=float, default=60.0, help="length of the built-in capture (default 60)")
-    p.add_argument("--preset", default="seed", help="model preset to train (default seed)")
+    p.add_argument("--preset", default=recipe.PRESET, help=f"model preset to train (default {recipe.PRESET})")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
 
 
@@ -45,7 +46,7 @@ def run(args) -> int:
     from training.capture import load_capture, split
     from training.cli_test import test_checkpoint
     from training.evaluate import esr
-    from training.export import export
+    from training.export import NATIVE_FORMAT, export
     from training.fit import TrainConfig, train
     from training.module import CaptureModule
     from training.synthetic import demo_capture
@@ -66,9 +67,10 @@ def run(args) -> int:
     print("[3/5] testing on the last 10 % of the capture (never seen in training)")
     tested = test_checkpoint(checkpoint, out / "input.wav", out / "output.wav", out / "test")
 
-    print("[4/5] exporting model.json")
-    model_path = export(CaptureModule.load_from_checkpoint(checkpoint, map_location="cpu"), out / "model.json",
-                        "json", name="ampemu-demo")
+    trained = CaptureModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    fmt = NATIVE_FORMAT[trained.hparams.architecture]
+    print(f"[4/5] exporting model.{fmt}")
+    model_path = export(trained, out / f"model.{fmt}", fmt, name="ampemu-demo")
 
     print("[5/5] rendering the test take through the real-time engine (exact mode, 64-sample blocks)")
     capture = load_capture(out / "input.wav", out / "output.wav", delay=0)

@@ -57,7 +57,7 @@ class TrainConfig:
     devices: str = "auto"
     strategy: str = "auto"
     threads: int = 1
-    val_every_steps: int | None = None
+    val_every_steps: int = recipe.VALIDATE_EVERY
     progress: bool = True
     extra_callbacks: list = field(default_factory=list)
 
@@ -133,7 +133,7 @@ def train(cfg: TrainConfig) -> dict:
         accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
         logger=CSVLogger(run_dir, name="", version=""), callbacks=callbacks,
         enable_progress_bar=cfg.progress, enable_model_summary=False, log_every_n_steps=10,
-        val_check_interval=cfg.val_every_steps, check_val_every_n_epoch=None if cfg.val_every_steps else 1,
+        val_check_interval=min(cfg.val_every_steps, data.steps_per_epoch), check_val_every_n_epoch=None,
         num_sanity_val_steps=0, deterministic=False)
     if trainer.is_global_zero:
         (run_dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str) + "\n")
@@ -148,7 +148,7 @@ def train(cfg: TrainConfig) -> dict:
         return {}
     source = best.best_model_path or (str(on_interrupt.path) if on_interrupt.interrupted else best.last_model_path)
     summary = {"run_dir": str(run_dir), "interrupted": on_interrupt.interrupted, "steps": trainer.global_step,
-               "seconds": round(seconds, 1), "best_checkpoint": source}
+               "seconds": round(seconds, 1), "rollbacks": module.rollbacks, "best_checkpoint": source}
     if source and os.path.exists(source):
         exported = CaptureModule.load_from_checkpoint(source, map_location="cpu")
         fmt = NATIVE_FORMAT[exported.hparams.architecture]

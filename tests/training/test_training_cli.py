@@ -17,7 +17,8 @@ from engine.models import load_model
 from engine.render import render
 
 RATE = 44100
-TINY = ["--preset", "seed", "--channels", "2", "--dilations", "1,2,4", "--window", "2048", "--threads", "1"]
+TINY = ["--preset", "seed", "--channels", "2", "--dilations", "1,2,4", "--window", "2048", "--batch-size", "2",
+        "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -93,15 +94,16 @@ def test_ctrl_c_leaves_a_usable_checkpoint_and_model(capture, tmp_path):
                 raise KeyboardInterrupt
 
     summary = train(TrainConfig(input=str(capture / "input.wav"), output=str(capture / "output.wav"),
-                                run_dir=str(tmp_path / "run"), channels=2, dilations=[1, 2], window=2048,
-                                max_epochs=5, progress=False, extra_callbacks=[PressCtrlC()]))
+                                run_dir=str(tmp_path / "run"), preset="seed", channels=2, dilations=[1, 2],
+                                window=2048, batch_size=2, max_epochs=5, progress=False,
+                                extra_callbacks=[PressCtrlC()]))
     assert summary["interrupted"] and summary["steps"] == 3
     assert summary["best_checkpoint"].endswith("interrupted.ckpt")  # no validation had run yet
     assert load_model(tmp_path / "run" / "model.json").receptive_field == 7
     # and training resumes from it
     resumed = train(TrainConfig(input=str(capture / "input.wav"), output=str(capture / "output.wav"),
                                 run_dir=str(tmp_path / "run"), resume=summary["best_checkpoint"], window=2048,
-                                max_epochs=1, progress=False))
+                                batch_size=2, max_epochs=1, progress=False))
     assert not resumed["interrupted"] and resumed["steps"] > 3
 
 
@@ -119,8 +121,8 @@ def test_ddp_on_cpu_with_two_processes(capture, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
     assert config["devices"] == 2 and config["strategy"] == "ddp"
-    # each rank saw half of the train windows: 45 windows / batch 2 / 2 ranks = 12 steps in the epoch
-    assert json.loads((out / "summary.json").read_text())["steps"] == 12
+    # each rank saw half of the train windows: 51 windows (52 with the sampler's padding) / 2 ranks / batch 2
+    assert json.loads((out / "summary.json").read_text())["steps"] == 13
     assert load_model(out / "model.json").sample_rate == RATE
 
 
@@ -129,7 +131,7 @@ def test_demo_runs_the_whole_story(tmp_path, capsys):
     assert main(["demo", "--out-dir", str(out), "--minutes", "0.1", "--seconds", "4", "--threads", "1"]) == 0
     text = capsys.readouterr().out
     assert "engine render of the test take: ESR" in text and "real-time factor" in text
-    for name in ("input.wav", "output.wav", "model.json", "test_engine.wav", "test/metrics.json", "test/waveform.png"):
+    for name in ("input.wav", "output.wav", "model.nam", "test_engine.wav", "test/metrics.json", "test/waveform.png"):
         assert (out / name).exists(), name
     # the engine's render of the test take matches the torch test within the equivalence bound
     rendered, _ = sf.read(out / "test_engine.wav", dtype="float32")

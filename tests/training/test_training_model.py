@@ -110,8 +110,12 @@ def test_training_windows_count_only_full_context_samples(audio):
 
 def test_esr_loss_values():
     t = torch.tensor([[[0.0, 1.0, -1.0, 0.5]]])
-    assert esr_loss(t, t, 0.95, energy=1.0).item() == 0.0
+    assert esr_loss(t, t, 0.85, energies=(1.0, 1.0)).item() == 0.0
     # no pre-emphasis, energy = mean target power: plain ESR
     energy = float(t.pow(2).mean())
-    assert esr_loss(torch.zeros_like(t), t, 0.0, energy=energy).item() == pytest.approx(1.0)
-    assert esr_loss(0.5 * t, t, 0.0, energy=energy).item() == pytest.approx(0.25)
+    assert esr_loss(torch.zeros_like(t), t, 0.0, energies=(energy, 1.0)).item() == pytest.approx(1.0)
+    assert esr_loss(0.5 * t, t, 0.0, energies=(energy, 1.0)).item() == pytest.approx(0.25)
+    # with pre-emphasis: the plain ESR plus the pre-emphasised one, each over its own energy
+    emphasised = t[..., 1:] - 0.85 * t[..., :-1]
+    both = (energy, float(emphasised.pow(2).mean()))
+    assert esr_loss(0.5 * t, t, 0.85, energies=both).item() == pytest.approx(0.5)
