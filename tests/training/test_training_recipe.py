@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import guitar_like
+from support.audio import guitar_like
 from training import recipe
 from training.model import PRESETS
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from conftest import SHARED, guitar_like
+from support.audio import guitar_like
+from support.data import SHARED
 from engine.delay import DEVICE_PHASE_MAX, estimate_delay
 
 RATE = 48000
