@@ -102,6 +102,13 @@ JACK_PERIOD=64
 JACK_NPERIODS=3
 JACK_EXTRA="
 write_if_absent /etc/ampemu/presets.toml "$(cat "$SRC/pi/default-presets.toml")"
+# The phone page's token (ampemu doctor prints the link): readable by the service user only.
+if [ ! -e "$ROOT/etc/ampemu/web-token" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' > "$ROOT/etc/ampemu/web-token")
+    say "wrote /etc/ampemu/web-token"
+fi
+# The page saves the bank and uploads captures next to it: the folder belongs to the service user.
+run chown "$USER_NAME:audio" /etc/ampemu /etc/ampemu/presets.toml /etc/ampemu/web-token
 
 # Real-time limits for the audio group (JACK and the engine run as members).
 install_file 0644 "$SRC/pi/limits-ampemu.conf" /etc/security/limits.d/95-ampemu.conf

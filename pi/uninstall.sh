@@ -16,7 +16,7 @@ units=(ampemu.service ampemu-jack.service ampemu-governor.service)
 run systemctl disable --now "${units[@]}" || true
 for unit in "${units[@]}"; do rm -f "$ROOT/etc/systemd/system/$unit"; done
 run systemctl daemon-reload
-rm -f "$ROOT/etc/security/limits.d/95-ampemu.conf"
+rm -f "$ROOT/etc/security/limits.d/95-ampemu.conf" "$ROOT/etc/ampemu/web-token"
 rm -rf "$ROOT/opt/ampemu" "$ROOT/var/cache/ampemu" "$ROOT/var/lib/ampemu"
 if [ -n "$ROOT" ] || id ampemu >/dev/null 2>&1; then
     run userdel ampemu

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(libsndfile1 libportaudio2 jackd2 python3-venv)
+# chromium + chromium-driver: the web page's real-browser test (tests/test_web_browser.py)
+SYSTEM_PACKAGES=(libsndfile1 libportaudio2 jackd2 python3-venv chromium chromium-driver)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -10,9 +10,14 @@ import glob
 import os
 import resource
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.errors import AmpemuError
+from engine.web.address import WEB_PORT
+from engine.web.token import read_token, token_path
 
 OK, WARN, FAIL, INFO = "OK", "WARN", "FAIL", "INFO"
 RT_PRIORITY_NEEDED = 80
@@ -169,6 +174,18 @@ def run_checks(system: System, models: list[tuple[str, int]]) -> list[Finding]:
             check_gpio(system)]
 
 
+def web_link(path: Path, hostname: str, port: int = WEB_PORT) -> str:
+    """The phone page's address with the device's token (`ampemu run --web`), or why there is none."""
+    try:
+        token = read_token(path)
+    except FileNotFoundError:
+        return f"[INFO] web page: no token yet ({path}); `ampemu run --web PORT` makes one"
+    except (OSError, UnicodeDecodeError, AmpemuError) as exc:
+        return f"[INFO] web page: cannot read the token {path} ({exc.__class__.__name__}); try sudo ampemu doctor"
+    return (f"[INFO] web page: http://{hostname}.local:{port}/?token={token}  (keep it private; the port is "
+            f"ampemu run's --web, {port} on the Pi)")
+
+
 def add_arguments(p) -> None:
     p.add_argument("--presets", default=None, help="preset bank whose models' sample rates are checked")
 
@@ -186,6 +203,7 @@ def run(args) -> int:
     findings = run_checks(System(), _bank_models(args.presets))
     for finding in findings:
         print(finding.line())
+    print(web_link(token_path(), socket.gethostname()))
     failed = sum(f.verdict == FAIL for f in findings)
     print(f"{failed} problem(s) to fix" if failed else "ready to play")
     return 1 if failed else 0

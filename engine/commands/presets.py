@@ -15,6 +15,16 @@ def add_arguments(p) -> None:
                    "else /etc/ampemu/presets.toml)")
 
 
+def check_model(path, bank) -> tuple[object, str]:
+    """Load a preset's model (raises AmpemuError with one line) and measure it: (model, its ok line's tail).
+    `ampemu presets check` runs it on every preset; the web page's upload on each uploaded model."""
+    model = load_model(path)
+    level = loudness_db(model)
+    gain = matching_gain_db(level, bank.target_loudness_db) if bank.level_match else 0.0
+    return model, (f"{model.description}, {model.sample_rate} Hz, plays at {level:.1f} dBFS"
+                   + (f", level match {gain:+.1f} dB" if bank.level_match else ""))
+
+
 def run(args) -> int:
     bank = load_bank(args.bank or default_bank_path())
     if args.action == "list":
@@ -27,15 +37,12 @@ def run(args) -> int:
     rates = set()
     for preset in bank.presets:
         try:
-            model = load_model(preset.model)
+            model, summary = check_model(preset.model, bank)
         except AmpemuError as exc:
             problems.append(f"preset '{preset.name}': {exc}")
             continue
         rates.add(model.sample_rate)
-        level = loudness_db(model)
-        gain = matching_gain_db(level, bank.target_loudness_db) if bank.level_match else 0.0
-        print(f"ok   {preset.name}: {model.description}, {model.sample_rate} Hz, plays at {level:.1f} dBFS"
-              + (f", level match {gain:+.1f} dB" if bank.level_match else ""))
+        print(f"ok   {preset.name}: {summary}")
     if len(rates) > 1:
         problems.append(f"{bank.path}: the models mix sample rates {sorted(rates)}; JACK runs at one rate, "
                         "so use captures made at the same rate")

@@ -6,7 +6,9 @@ prewarmed first; MIDI, footswitches and Python switch between them with crossfad
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
 
 from engine.errors import AmpemuError
@@ -20,6 +22,7 @@ from engine.realtime.memory import lock_memory
 from engine.sd_notify import SystemdNotifier
 from engine.slim import add_slim_argument
 from engine.slim_auto import load_for_playing
+from engine.web.address import parse_web_address
 
 LOOP_S = 0.25  # main loop tick: saves the current preset, pings the watchdog, prints stats when due
 
@@ -48,6 +51,9 @@ def add_arguments(p) -> None:
     add_slim_argument(p, auto=True,
                       help="size 0..1 of a slimmable NAM model (--model), or auto (default): the largest size whose "
                            "p99 block time fits 40%% of the period, timed at start-up")
+    p.add_argument("--web", metavar="[HOST:]PORT", default=None,
+                   help="serve the phone page and its API (docs/web.md) on PORT of HOST (default 127.0.0.1; "
+                        "0.0.0.0: every interface); the token is in the file `ampemu doctor` names")
     p.add_argument("--stats", action="store_true", help="print callback statistics every few seconds")
     p.add_argument("--stats-interval", type=float, default=5.0, metavar="S", help="seconds between --stats lines")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: run until stopped)")
@@ -102,8 +108,10 @@ def run(args) -> int:
                               host_settings=host_settings)
         models = loaded.models
     notifier = SystemdNotifier() if args.systemd else None
+    web_address = parse_web_address(args.web) if args.web else None  # a bad --web fails before JACK starts
     host = _host(args, models)
-    housekeeper = footswitches = None
+    housekeeper = footswitches = web = None
+    restart = []
     try:
         with host:
             locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
@@ -120,6 +128,8 @@ def run(args) -> int:
             if loaded:
                 housekeeper = Housekeeper(host.channel).start()
                 footswitches = start_footswitches(loaded.bank.footswitches, host.channel)
+            if web_address:
+                web = _start_web(web_address, host, loaded, lambda: (restart.append(True), host.stop()))
             playing = (f"preset '{loaded.names[host.channel.selected]}' of {len(models)}" if loaded
                        else models[0].name)
             print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}) at "
@@ -132,13 +142,36 @@ def run(args) -> int:
             if host.shutdown_reason:
                 raise AmpemuError(f"the JACK server shut down ({host.shutdown_reason.strip()}); exiting")
     finally:
+        if web:
+            web.close()
         if notifier:
             notifier.stopping()
         if footswitches:
             footswitches.close()
         if housekeeper:
             housekeeper.close()
-    return 0
+    if restart and not args.systemd:  # the page asked to load the saved bank: start over, same command line
+        print("ampemu run: restarting to load the bank", flush=True)
+        os.execv(sys.executable, sys.orig_argv)
+    return 0  # under systemd (Restart=always) the service manager starts us again
+
+
+def _start_web(address, host, loaded, restart):
+    try:  # aiohttp and tomlkit (the pi extra) are imported only with --web
+        from engine.web.bank_edit import BankEditor
+        from engine.web.pedal import Pedal
+        from engine.web.server import WebServer
+    except ImportError as exc:
+        raise AmpemuError(f"--web needs {exc.name}: pip install 'ampemu[pi]' (or drop --web)") from None
+    from engine.web.token import load_or_create_token, token_path
+
+    token = load_or_create_token()
+    editor = BankEditor(loaded.bank.path, host.samplerate) if loaded else None
+    pedal = Pedal(host.channel, loaded.names if loaded else None, host.samplerate)
+    web = WebServer(pedal, token, *address, editor=editor, restart=restart if loaded else None).start()
+    print(f"ampemu run: web page on http://{address[0]}:{web.port}/ (token in {token_path()}; "
+          "`ampemu doctor` prints the link)", flush=True)
+    return web
 
 
 def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotifier | None) -> None:

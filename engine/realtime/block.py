@@ -207,6 +207,19 @@ def _fade_segment(d, control, voice, x_in, y, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
+def _record_scope(d, stats, x_in, y, n):
+    """Append the block's raw input and its output to the scope ring (the meters and tuner read it)."""
+    scope = _f32(d, ch.D_SCOPE, 2 * ch.SCOPE_RING)
+    position = stats[ch.SCOPE_WRITE]
+    for t in range(n):
+        i = (position + t) % ch.SCOPE_RING
+        scope[i] = x_in[t]
+        scope[ch.SCOPE_RING + i] = y[t]
+    release_fence()  # the samples are visible before the new write position
+    stats[ch.SCOPE_WRITE] = position + n
+
+
+@njit(cache=True, error_model="numpy")
 def render_block(d, x_in, y, n):
     """y[:n] = the block's output: switching commands and MIDI applied at their frames, the playing
     source (a model slot or the dry input) run with its gains, crossfades mixed in."""
@@ -219,6 +232,8 @@ def render_block(d, x_in, y, n):
         for t in range(n):
             y[t] = 0.0
         voice[ch.BLOCK_EVENTS] = 0
+        if n <= ch.MAX_BLOCK:  # muted (e.g. while tuning): the tuner still hears the input
+            _record_scope(d, stats, x_in, y, n)
         return
     n_slots = d[ch.D_N_SLOTS]
     fade_frames = min(max(int(control[ch.FADE_FRAMES]), 0), ch.MAX_FADE)
@@ -248,6 +263,7 @@ def render_block(d, x_in, y, n):
     voice[ch.BLOCK_EVENTS] = 0
     if waited:
         stats[ch.WAITS] += 1
+    _record_scope(d, stats, x_in, y, n)
 
 
 @njit(cache=True, error_model="numpy")

@@ -3,7 +3,7 @@
 The callback takes no locks and calls no Python, so everything it exchanges with the rest of the
 program lives in preallocated numpy arrays that both sides index by the names below. Each word has
 one writer: Python writes `control`, `commands` (under a Python lock: several threads post), the
-`midi_map` and the fade tables; the callback writes `stats`, `histogram`, the MIDI ring and `voice`
+`midi_map` and the fade tables; the callback writes `stats`, `histogram`, the MIDI and scope rings and `voice`
 (the xrun counter is written by JACK's notification thread, never by the callback). 8-byte aligned
 loads and stores are atomic on x86-64 and arm64, so a reader sees either the old or the new value;
 where one value announces others (a command, a reset slot) the writer fences before announcing.
@@ -87,6 +87,7 @@ CPU_MAX_NS = 11  # longest thread-CPU time of one callback: what the engine itse
 PREEMPTED = 12  # callbacks whose wall time exceeded their CPU time by more than PREEMPTION_NS
 FADES = 13  # crossfades started
 WAITS = 14  # blocks in which the wanted source was a slot not yet reset (the switch waited)
+SCOPE_WRITE = 15  # frames written to the scope ring (monotonic; ring index = value % SCOPE_RING)
 PREEMPTION_NS = 50_000
 STATS_SIZE = 16
 
@@ -97,6 +98,10 @@ HISTOGRAM_BINS = 50_000  # 5 ms of range, far past any period the host runs at
 # MIDI ring entries, int64: (absolute frame << 24) | status << 16 | data1 << 8 | data2
 MIDI_RING = 1024
 
+# scope ring, float32: the raw input at [0, SCOPE_RING), output 1 at [SCOPE_RING, 2 SCOPE_RING); Python reads
+# it for the meters and the tuner (at least two of the largest blocks, so a reader always has a whole one)
+SCOPE_RING = 16384
+
 # largest block the callback processes; JACK's own maximum period is 8192 frames
 MAX_BLOCK = 8192
 
@@ -106,7 +111,7 @@ D_IN_PORT, D_MIDI_PORT, D_N_OUTS = 8, 9, 10  # JACK port handles (0 for other ba
 D_OUT_PORTS = 11  # D_OUT_PORTS + i: output port i
 MAX_OUTS = 8
 D_N_SLOTS = D_OUT_PORTS + MAX_OUTS
-D_COMMANDS, D_MIDI_MAP, D_FADE = D_N_SLOTS + 1, D_N_SLOTS + 2, D_N_SLOTS + 3
+D_COMMANDS, D_MIDI_MAP, D_FADE, D_SCOPE = D_N_SLOTS + 1, D_N_SLOTS + 2, D_N_SLOTS + 3, D_N_SLOTS + 4
 D_SLOTS = 24  # D_SLOTS + SLOT_RECORD * i: layout, weights, state, cursor as (address, length) pairs
 SLOT_RECORD = 8
 DESCRIPTOR_SIZE = D_SLOTS + SLOT_RECORD * MAX_SLOTS
@@ -205,6 +210,7 @@ class Channel:
         self.stats = np.zeros(STATS_SIZE, np.int64)
         self.histogram = np.zeros(HISTOGRAM_BINS, np.int64)
         self.midi_ring = np.zeros(MIDI_RING, np.int64)
+        self.scope = np.zeros(2 * SCOPE_RING, np.float32)
         # input after gain; output for buffer APIs; the fading-out source's output
         self.scratch = np.zeros(3 * MAX_BLOCK, np.float32)
         self.timespec = np.zeros(3, np.int64)  # clock_gettime's (tv_sec, tv_nsec), then the CPU time at start
@@ -215,7 +221,7 @@ class Channel:
         d[D_MIDI_RING], d[D_SCRATCH] = address(self.midi_ring), address(self.scratch)
         d[D_TIMESPEC], d[D_MIDI_EVENT] = address(self.timespec), address(self.midi_event)
         d[D_VOICE], d[D_COMMANDS] = address(self.voice), address(self.commands)
-        d[D_MIDI_MAP], d[D_FADE] = address(self.midi_map), address(self.fade)
+        d[D_MIDI_MAP], d[D_FADE], d[D_SCOPE] = address(self.midi_map), address(self.fade), address(self.scope)
         d[D_N_OUTS] = n_outs
         d[D_N_SLOTS] = len(self.models)
         for i, model in enumerate(self.models):
@@ -318,6 +324,21 @@ class Channel:
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.stats.copy(), self.histogram.copy())
+
+    def read_scope(self, frames: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The latest `frames` (at most SCOPE_RING // 2) input and output samples and the write position.
+
+        The callback never waits for a reader: the copy is checked afterwards, and samples the callback
+        may have overwritten meanwhile are dropped from the front (rarely any: a copy takes microseconds).
+        """
+        frames = min(frames, SCOPE_RING // 2)
+        end = load_acquire(self.stats, SCOPE_WRITE)
+        index = np.arange(end - frames, end) % SCOPE_RING
+        x, y = self.scope[index], self.scope[SCOPE_RING + index]
+        load_acquire(self.stats, SCOPE_WRITE)  # its fence: the copy above is read before the position below
+        first = max(end - frames, 0, load_acquire(self.stats, SCOPE_WRITE) - SCOPE_RING)  # older ones: overwritten
+        keep = max(0, end - first)
+        return x[frames - keep:], y[frames - keep:], end
 
     def read_midi(self, since: int) -> tuple[list[tuple[int, bytes]], int]:
         """MIDI entries written after ring position `since`: ([(frame, 3 bytes)], new position).

@@ -106,3 +106,26 @@ def test_nam_family_runs_through_the_same_block_code():
     reference = load_model(path)
     expected = render(reference, signal) * np.float32(ch.db_to_gain(reference.output_gain_db))
     np.testing.assert_array_equal(out[:, 0], expected)
+
+
+def test_scope_ring_holds_the_latest_input_and_output_even_while_muted(signal):
+    """The meters and the tuner read the callback's scope ring: the raw input and output 1, the
+    latest samples last; while muted the input is still recorded (the tuner keeps working)."""
+    channel = Channel([load_model(seed_model_path())])
+    channel.set_input_gain_db(6.0)  # the ring holds the input before any gain
+    warm_up(channel, BLOCK)
+    out = stream(channel, signal)
+    x, y, end = channel.read_scope(3000)
+    assert end == signal.size and x.size == y.size == 3000
+    np.testing.assert_array_equal(x, signal[-3000:])
+    np.testing.assert_array_equal(y, out[-3000:, 0])
+    x, y, _ = channel.read_scope(10 * ch.SCOPE_RING)  # never more than half the ring
+    assert x.size == ch.SCOPE_RING // 2
+    channel.set_mute(True)
+    stream(channel, signal[:1000])
+    x, y, end = channel.read_scope(1000)
+    assert end == signal.size + 1000
+    np.testing.assert_array_equal(x, signal[:1000])
+    assert not y.any()
+    fresh = Channel([load_model(seed_model_path())])  # nothing played yet: no stale zeros pretend to be audio
+    assert fresh.read_scope(512)[0].size == 0

@@ -1,5 +1,6 @@
 """`ampemu doctor` against fake system trees: each problem is found and comes with its fix."""
 
+import os
 import resource
 import stat
 
@@ -69,3 +70,16 @@ def test_no_jack_no_pi(tmp_path):
     assert v["JACK server"] == FAIL and "sample rates" not in v
     assert v["CPU governor"] == INFO and v["GPIO"] == INFO and v["power and temperature"] == INFO
     assert "systemctl start ampemu-jack" in next(f.fix for f in found if f.check == "JACK server")
+
+
+def test_web_link_prints_the_token_or_says_why_not(tmp_path):
+    from engine.commands.doctor import web_link
+    from engine.web.token import load_or_create_token
+
+    path = tmp_path / "web-token"
+    assert "no token yet" in web_link(path, "pedal")
+    token = load_or_create_token(path)
+    assert f"http://pedal.local:8080/?token={token}" in web_link(path, "pedal")
+    path.chmod(0)
+    if not os.access(path, os.R_OK):  # root reads anything
+        assert "sudo ampemu doctor" in web_link(path, "pedal")
