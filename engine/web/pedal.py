@@ -136,18 +136,18 @@ class Meters:
 
     def __init__(self, pedal: Pedal):
         self.pedal = pedal
-        self.previous = pedal.channel.snapshot()
+        self.previous = pedal.channel.stats.copy()  # the counters only: the histogram is 400 kB to copy
 
     def read(self, tuner: bool = False) -> dict:
         channel, rate = self.pedal.channel, self.pedal.rate
-        now = channel.snapshot()
-        window = now.since(self.previous)
+        now = channel.stats.copy()
+        blocks, busy_ns = now[ch.BLOCKS] - self.previous[ch.BLOCKS], now[ch.TIME_SUM_NS] - self.previous[ch.TIME_SUM_NS]
         self.previous = now
-        period_us = max(1, int(now.stats[ch.LAST_NFRAMES])) / rate * 1e6
+        period_ns = max(1, int(now[ch.LAST_NFRAMES])) / rate * 1e9
         x, y, _ = channel.read_scope(int(rate * METER_WINDOW_S))
         frame = {"in": level_db(x), "out": level_db(y),
-                 "dsp": round(100.0 * window.mean_us() / period_us, 1) if window.blocks else 0.0,
-                 "xruns": now.xruns, "blocks": now.blocks,
+                 "dsp": round(100.0 * busy_ns / blocks / period_ns, 1) if blocks > 0 else 0.0,
+                 "xruns": int(now[ch.XRUNS]), "blocks": int(now[ch.BLOCKS]),
                  "current": channel.selected if self.pedal.names else None,
                  "bypassed": channel.bypassed, "muted": self.pedal.muted}
         if tuner:

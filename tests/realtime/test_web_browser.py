@@ -46,9 +46,14 @@ def browser(profile: Path, width: int, height: int, mobile: bool):
 
 
 def wait_for(condition, what: str, timeout: float = 20.0):
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:  # the page redrew the element meanwhile: look again
+            value = None
         if value:
             return value
         time.sleep(0.1)
@@ -113,12 +118,11 @@ def test_phone_taps_a_preset_sees_meters_and_tuner_and_uploads_a_capture(server,
                      "the upload to be accepted")
             assert (bank_path.parent / "Tweed Deluxe.json").read_bytes() == upload.read_bytes()
             wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#presets button.pending"), "the new preset")
+            driver.execute_script("window.scrollTo(0, 0)")
+            screenshot(driver, shots / "web-phone.png", 390)
             driver.find_element(By.ID, "save").click()
             wait_for(lambda: driver.find_element(By.ID, "message").text.startswith("saved"), "the bank saved")
             assert [p.name for p in load_bank(bank_path).presets] == ["Klon", "Plexi", "Tweed Deluxe"]
-            driver.execute_script("window.scrollTo(0, 0)")
-            time.sleep(0.5)
-            screenshot(driver, shots / "web-phone.png", 390)
         finally:
             driver.quit()
 

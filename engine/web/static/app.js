@@ -36,11 +36,11 @@ function render(s) {
   $("bank-section").hidden = !bank;
   if (bank) {
     const pending = bank.unsaved ? "Changes not saved yet: Save bank keeps them." :
-      bank.unapplied ? "Saved. Load saved bank to play the new captures (a few seconds of silence)." : "";
+      bank.unapplied ? "Saved. Load it to play the new captures (a few seconds of silence)." : "";
     $("pending").textContent = pending; $("pending").hidden = !pending;
     const target = $("target"), chosen = target.value;
-    target.replaceChildren(new Option("as a new preset", ""),
-      ...bank.presets.map((name, i) => new Option(`replacing ${i + 1}. ${name}'s model`, String(i))));
+    target.replaceChildren(new Option("new preset", ""),
+      ...bank.presets.map((name, i) => new Option(`replace ${i + 1}. ${name}`, String(i))));
     target.value = chosen;
   }
   $("restart").hidden = !s.can_restart;
@@ -84,7 +84,7 @@ function showSwitches(s) {
 
 function meter(which, level) {
   const pos = (db) => Math.max(0, Math.min(100, (db + 60) / 60 * 100));
-  $(which + "-rms").style.width = pos(level.rms) + "%";
+  $(which + "-rms").style.clipPath = `inset(0 ${100 - pos(level.rms)}% 0 0)`;  // the colours stay at their dB
   $(which + "-peak").style.left = `calc(${pos(level.peak)}% - 3px)`;
   $(which + "-db").textContent = level.peak <= -120 ? "–∞" : `${level.peak.toFixed(1)}`;
 }
