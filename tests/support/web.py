@@ -67,9 +67,10 @@ class Client:
 
 class EngineWithWeb:
     """`ampemu run --presets BANK --web 127.0.0.1:0 --no-connect` in a child process on the private
-    server, with a feeder client playing a steady tone into its input."""
+    server, with a feeder client playing a steady tone into its input (tone_hz None: silence). The
+    feeder is a Python callback in this process: a busy thread here delays it (its own xruns)."""
 
-    def __init__(self, server, bank: Path, tmp: Path, tone_hz: float = 110.0, amplitude: float = 0.25):
+    def __init__(self, server, bank: Path, tmp: Path, tone_hz: float | None = 110.0, amplitude: float = 0.25):
         self.server, self.bank, self.tmp = server, bank, tmp
         self.tone_hz, self.amplitude = tone_hz, amplitude
 
@@ -106,7 +107,9 @@ class EngineWithWeb:
         line = next(line for line in self.lines if "web page on http://" in line)
         self.port = int(line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
         self.client = Client(self.port)
-        self._feed()
+        self.feeder = None
+        if self.tone_hz:
+            self._feed()
         return self
 
     def _feed(self):
@@ -133,8 +136,9 @@ class EngineWithWeb:
     def __exit__(self, *exc):
         import signal
 
-        self.feeder.deactivate()
-        self.feeder.close()
+        if self.feeder:
+            self.feeder.deactivate()
+            self.feeder.close()
         self.child.send_signal(signal.SIGTERM)
         try:
             self.child.wait(30)
