@@ -2,6 +2,7 @@
 
 With a bank (--presets, or the default bank when neither option is given) every preset is loaded and
 prewarmed first; MIDI, footswitches and Python switch between them with crossfades in the callback.
+With --web the phone page (engine/web, docs/web.md) runs on its own thread beside them.
 """
 
 from __future__ import annotations
