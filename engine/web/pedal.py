@@ -97,7 +97,11 @@ class Pedal:
         self.channel.select_slot(index)
 
     def set_bypass(self, on: bool | None) -> None:
-        self.channel.set_bypass(not self.channel.bypassed if on is None else bool(on))
+        """On, off, or (None) toggled in the callback's order, like the bypass footswitch."""
+        if on is None:
+            self.channel.post(ch.OP_BYPASS_TOGGLE)
+        else:
+            self.channel.set_bypass(bool(on))
 
     def set_params(self, values: dict) -> None:
         """All or nothing: every name must exist and every value be a finite number in range."""
