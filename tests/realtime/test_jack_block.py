@@ -129,3 +129,21 @@ def test_scope_ring_holds_the_latest_input_and_output_even_while_muted(signal):
     assert not y.any()
     fresh = Channel([load_model(seed_model_path())])  # nothing played yet: no stale zeros pretend to be audio
     assert fresh.read_scope(512)[0].size == 0
+
+
+def test_scope_read_drops_what_the_callback_overwrote_during_the_copy(monkeypatch):
+    """The reader never blocks the callback: it rereads the write position after copying, and samples
+    the callback may have overwritten meanwhile (older than position - ring) are dropped."""
+    channel = Channel([load_model(seed_model_path())])
+    channel.scope[:ch.SCOPE_RING] = np.arange(ch.SCOPE_RING, dtype=np.float32)  # input sample i holds i
+    end, advanced = 3 * ch.SCOPE_RING, 1000  # the callback wrote 1000 more frames during the copy
+    positions = iter([end, end + advanced, end + advanced])
+    monkeypatch.setattr(ch, "load_acquire", lambda array, index: next(positions))
+    x, _, position = channel.read_scope(ch.SCOPE_RING // 2)
+    assert position == end
+    # asked for [end - 8192, end); [end - 8192, end + 1000 - 16384) = 0 frames are stale: all kept
+    assert x.size == ch.SCOPE_RING // 2
+    positions = iter([end, end + 9000, end + 9000])  # 9000 more: the oldest 9000 - 8192 = 808 are stale
+    x, _, _ = channel.read_scope(ch.SCOPE_RING // 2)
+    assert x.size == ch.SCOPE_RING // 2 - 808
+    np.testing.assert_array_equal(x, np.arange(end - 8192 + 808, end) % ch.SCOPE_RING)
