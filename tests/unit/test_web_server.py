@@ -263,3 +263,30 @@ def test_save_refuses_when_the_bank_changed_on_disk(rig):
     response = rig.client.post("/api/save")
     assert response.status == 409 and "changed on disk" in json.loads(response.data)["error"]
     assert rig.bank_path.read_text() == edited
+
+
+def test_web_address_and_a_busy_port_fail_in_one_line(rig):
+    from engine.web.address import parse_web_address
+
+    assert parse_web_address("8080") == ("127.0.0.1", 8080)
+    assert parse_web_address("0.0.0.0:9000") == ("0.0.0.0", 9000)
+    assert parse_web_address("[::1]:9000") == ("::1", 9000)
+    for bad in ("", "pedal", "pedal:http", "70000", "1.2.3.4:-1"):
+        with pytest.raises(AmpemuError, match="use PORT or HOST:PORT"):
+            parse_web_address(bad)
+    busy = WebServer(rig.server.pedal, TOKEN, "127.0.0.1", rig.server.port)
+    with pytest.raises(AmpemuError, match=f"--web 127.0.0.1:{rig.server.port}: cannot listen there"):
+        busy.start()
+
+
+def test_run_refuses_a_bad_web_address_before_starting_audio():
+    import subprocess
+    import sys
+
+    from shared_data import REPO
+
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "run", "--model", str(seed("Klon-Centaur")),
+                           "--web", "pedal:http"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].endswith("use PORT or HOST:PORT (e.g. 8080, or 0.0.0.0:8080 for "
+                                                           "every interface)")
