@@ -45,7 +45,7 @@ def browser(profile: Path, width: int, height: int, mobile: bool):
     return webdriver.Chrome(options=options, service=Service(DRIVER))
 
 
-def wait_for(condition, what: str, timeout: float = 20.0):
+def wait_for(condition, what: str, timeout: float = 30.0):
     from selenium.common.exceptions import StaleElementReferenceException
 
     deadline = time.monotonic() + timeout
@@ -100,8 +100,12 @@ def test_phone_taps_a_preset_sees_meters_and_tuner_and_uploads_a_capture(server,
             assert driver.find_element(By.ID, "dsp").text.startswith("DSP ")
 
             driver.find_element(By.ID, "tuner-toggle").click()
-            wait_for(lambda: driver.find_element(By.ID, "note").text == "A2", "the tuner to read A2")
-            assert driver.find_element(By.ID, "hz").text == "110.0 Hz"
+            def reading():
+                hz = driver.find_element(By.ID, "hz").text.removesuffix(" Hz")
+                return driver.find_element(By.ID, "note").text, float(hz) if hz else None
+
+            # within 1 cent (0.06 Hz); a window the feeder glitched in (a loaded machine) may read otherwise
+            wait_for(lambda: reading()[0] == "A2" and abs(reading()[1] - 110.0) < 0.07, "the tuner to read A2")
             driver.find_element(By.ID, "mute").click()
             wait_for(lambda: engine.state()["muted"], "mute while tuning")
             wait_for(lambda: level("out") is None, "the output meter to fall silent")
