@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium + chromium-driver: the web page's real-browser test (tests/test_web_browser.py)
+# chromium + chromium-driver: the web page's real-browser test (tests/realtime/test_web_browser.py)
 SYSTEM_PACKAGES=(libsndfile1 libportaudio2 jackd2 python3-venv chromium chromium-driver)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -283,7 +283,7 @@ def test_run_refuses_a_bad_web_address_before_starting_audio():
     import subprocess
     import sys
 
-    from shared_data import REPO
+    from support.data import REPO
 
     done = subprocess.run([sys.executable, "-m", "engine.cli", "run", "--model", str(seed("Klon-Centaur")),
                            "--web", "pedal:http"], cwd=REPO, capture_output=True, text=True, timeout=300)
