@@ -23,6 +23,7 @@ COMMANDS = {
     "doctor": ("engine.commands.doctor", "check this machine for live playing and print a fix for each problem"),
     "bench": ("ampemu_tools.commands.bench", "real-time factor, headroom and a verdict per model, backend and block size"),
     "latency": ("ampemu_tools.commands.latency", "round-trip latency through JACK with a loop (cable or software)"),
+    "capture": ("engine.commands.capture", "re-amp a device through JACK and write a capture pair (or the signal)"),
     "train": ("training.cli_train", "train a model on a capture pair (needs the train extra)"),
     "predict": ("training.cli_predict", "render a WAV through a training checkpoint (torch)"),
     "test": ("training.cli_test", "metrics and plots of a checkpoint on a capture's test split"),

@@ -5,7 +5,7 @@ anything it compiled in from another module (a helper in activations or linalg, 
 of engine/formats/nam/activations.py that nam_wavenet.py freezes as constants) it would happily load
 stale machine code.
 We therefore cache under a directory named after a hash of every source whose values the compiled
-code holds: the kernels, the real-time callback's modules (they inline each other and the kernels),
+code holds: the kernels, the real-time callbacks' modules (they inline each other and the kernels),
 and the modules in COMPILED_IN. tests/unit/test_numba_cache_key.py checks that a compiled module
 imports from any other engine module only classes (Python-side types, never compiled in).
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from numba.core import config
 
 ENGINE = Path(__file__).resolve().parents[1]
-COMPILED = ("kernels/*.py", "realtime/native.py", "realtime/channel.py", "realtime/block.py",
-            "realtime/jack_callback.py")
+COMPILED = ("kernels/*.py", "realtime/native.py", "realtime/libjack.py", "realtime/channel.py",
+            "realtime/block.py", "realtime/jack_callback.py", "capture/callback.py")
 COMPILED_IN = ("formats/nam/activations.py",)  # ACTIVATIONS: its order gives nam_wavenet's activation codes
 
 

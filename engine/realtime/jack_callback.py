@@ -8,28 +8,13 @@ and CC act at their frame), runs `render_block` and copies the first output to t
 
 from __future__ import annotations
 
-import ctypes.util
-
-import llvmlite.binding
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from engine.errors import AmpemuError
 from engine.realtime import channel as ch
 from engine.realtime.block import _i64, begin, finish, render_block
+from engine.realtime.libjack import jack_midi_event_get, jack_midi_get_event_count, jack_port_get_buffer
 from engine.realtime.native import as_pointer, release_fence
-
-_LIBJACK = ctypes.util.find_library("jack")
-if _LIBJACK is None:
-    raise AmpemuError("libjack is not installed: install JACK (Debian: apt-get install --no-install-recommends "
-                      "jackd2) or use --backend sounddevice")
-# make libjack's symbols visible to numba's linker (the declarations below bind by name)
-llvmlite.binding.load_library_permanently(_LIBJACK)
-
-jack_port_get_buffer = types.ExternalFunction("jack_port_get_buffer", types.voidptr(types.voidptr, types.uint32))
-jack_midi_get_event_count = types.ExternalFunction("jack_midi_get_event_count", types.uint32(types.voidptr))
-jack_midi_event_get = types.ExternalFunction("jack_midi_event_get",
-                                             types.int32(types.voidptr, types.voidptr, types.uint32))
 
 
 @njit(cache=True, error_model="numpy")

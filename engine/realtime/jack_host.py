@@ -45,21 +45,38 @@ def _quiet_libjack(jack) -> collections.deque:
     return messages
 
 
+def open_client(jack, name: str, no_server: str = NO_SERVER):
+    """A JACK client of the running server (never starting one); the one line `no_server` when there is none."""
+    try:
+        return jack.Client(name, no_start_server=True)
+    except jack.JackOpenError:
+        jack.set_error_function(None)
+        jack.set_info_function(None)
+        raise AmpemuError(no_server) from None
+
+
 def server_settings(name: str = "ampemu-probe") -> tuple[int, int]:
     """(sample rate, period) of the running JACK server, from a client that opens and closes at once;
     raises AmpemuError when no server runs."""
     jack = _jack()
     _quiet_libjack(jack)
-    try:
-        client = jack.Client(name, no_start_server=True)
-    except jack.JackOpenError:
-        jack.set_error_function(None)
-        jack.set_info_function(None)
-        raise AmpemuError(NO_SERVER) from None
+    client = open_client(jack, name)
     try:
         return client.samplerate, client.blocksize
     finally:
         client.close()
+
+
+def resolve_ports(client, names, *, is_output: bool, midi: bool = False) -> list[str]:
+    """Check port names exist (is_output: ports that produce signal); one line listing the candidates
+    when one does not."""
+    kind = dict(is_midi=True) if midi else dict(is_audio=True)
+    existing = [p.name for p in client.get_ports(is_output=is_output, is_input=not is_output, **kind)]
+    for name in names:
+        if name not in existing:
+            role = ("MIDI" if midi else "audio") + (" sources" if is_output else " destinations")
+            raise AmpemuError(f"JACK port '{name}' does not exist; {role}: {', '.join(existing) or 'none'}")
+    return list(names)
 
 
 class JackHost:
@@ -69,12 +86,7 @@ class JackHost:
         self.active, self.shutdown_reason = False, ""
         self.stopped = threading.Event()  # set on server shutdown (or by stop())
         self.libjack_messages = _quiet_libjack(jack)
-        try:
-            self.client = jack.Client(name, no_start_server=True)
-        except jack.JackOpenError:
-            self.jack.set_error_function(None)
-            self.jack.set_info_function(None)
-            raise AmpemuError(NO_SERVER) from None
+        self.client = open_client(jack, name)
         try:
             # compiled (or loaded from numba's cache) once a server is known to be there
             from engine.realtime.jack_callback import jack_process
@@ -116,14 +128,7 @@ class JackHost:
             warn(f"{problem}; playing anyway (--ignore-rate)")
 
     def _resolve(self, names, *, is_output: bool, midi: bool = False) -> list[str]:
-        """Check port names exist; one line listing the candidates when one does not."""
-        kind = dict(is_midi=True) if midi else dict(is_audio=True)
-        existing = [p.name for p in self.client.get_ports(is_output=is_output, is_input=not is_output, **kind)]
-        for name in names:
-            if name not in existing:
-                role = ("MIDI" if midi else "audio") + (" sources" if is_output else " destinations")
-                raise AmpemuError(f"JACK port '{name}' does not exist; {role}: {', '.join(existing) or 'none'}")
-        return list(names)
+        return resolve_ports(self.client, names, is_output=is_output, midi=midi)
 
     def _physical(self, *, is_output: bool, midi: bool = False) -> list[str]:
         kind = dict(is_midi=True) if midi else dict(is_audio=True)

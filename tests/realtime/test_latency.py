@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import lfilter
 
 from engine.cli import main
-from ampemu_tools.latency import click_train, find_delay
+from engine.round_trip import click_train, find_delay
 from support.jack import ServerEnv, require_jackd
 PERIOD = 64
 RATE = 48000
