@@ -57,6 +57,9 @@ class DuplexRecorder:
                                                       ffi.cast("void *", address(self.descriptor)))
             if err:
                 raise AmpemuError(f"JACK refused the process callback (error {err})")
+            # active from the start (silent until armed): JACK2 cannot activate a client in freewheel mode
+            self.client.activate()
+            self.active = True
         except BaseException:
             self.close()
             raise
@@ -87,8 +90,6 @@ class DuplexRecorder:
         d[cb.FIRST_GAP_AT] = -1
         self._xruns = []
         timeout = 1.5 * recorded.size / self.sample_rate + 10.0  # the server runs at least in real time
-        self.client.activate()
-        self.active = True
         try:
             # send first: in a software loop JACK then delays the closing (return) connection by one cycle,
             # the same way at calibration and at every take
@@ -111,8 +112,8 @@ class DuplexRecorder:
         finally:
             publish(d, cb.ARMED, 0)
             if not self.shutdown_reason:
-                self.client.deactivate()
-            self.active = False
+                self.send.disconnect()
+                self.ret.disconnect()
         return Take(recorded, self.sample_rate, self.period, list(self._xruns), int(d[cb.GAPS]),
                     int(d[cb.GAP_FRAMES]), int(d[cb.FIRST_GAP_AT]))
 
