@@ -1,0 +1,192 @@
+"""`ampemu capture` on a private dummy jackd with a simulated rig: calibrate through a pure delay, take a
+capture through a delayed nonlinearity, and check output.wav is that nonlinearity of input.wav, sample for
+sample; a dropout or an xrun during the take is named and the take refused.
+
+The rig is a JACK client in this process (JACK-Client's Python callback: fine for a test fixture): it
+copies its input to its output `delay` frames later, like a loop cable through an interface with that
+much converter latency, through `shape` (the device). Takes run in freewheel mode, where JACK waits for
+every client, so the shared machine's load cannot cause xruns; the xrun test runs in real time.
+"""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.capture.signal import capture_signal, layout
+from engine.cli import main
+from engine.latency import SoftwareLoopback
+from jack_support import ServerEnv, require_jackd
+
+RATE, PERIOD = 48000, 64
+SECONDS = "3"
+
+
+def device(x: np.ndarray) -> np.ndarray:
+    """The simulated device: an asymmetric soft clipper (float32 in, float32 out)."""
+    return (0.6 * np.tanh(4.0 * x + 0.2) - np.float32(0.6 * np.tanh(0.2))).astype(np.float32)
+
+
+class Rig(SoftwareLoopback):
+    """Interface + device: the loopback's delayed copy through `shape`; optionally one block zeroed
+    (`drop_after` frames after the first sound it hears) or one callback stalled."""
+
+    def __init__(self, delay, shape=None, drop_after=None, stall_after=None):
+        super().__init__(delay, name="rig")
+        self.shape, self.drop_after, self.stall_after = shape, drop_after, stall_after
+        self.heard = None  # frames since the first nonzero input
+
+    def _process(self, frames):
+        if self.heard is None and np.any(self.inport.get_array()):
+            self.heard = 0
+        super()._process(frames)
+        out = self.outport.get_array()
+        if self.shape is not None:
+            out[:] = self.shape(out)
+        if self.heard is not None:
+            if self.drop_after is not None and self.heard <= self.drop_after < self.heard + frames:
+                out[:] = 0.0
+            if self.stall_after is not None and self.heard <= self.stall_after < self.heard + frames:
+                time.sleep(0.05)  # 35 periods: the server must report an xrun
+            self.heard += frames
+
+
+@pytest.fixture(scope="module")
+def jack_server():
+    from engine.realtime.dummy_server import DummyJackServer
+
+    require_jackd()
+    with DummyJackServer(rate=RATE, period=PERIOD) as server, ServerEnv(server):
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "ampemu" / "capture-rigs.json"
+
+
+class Freewheel:
+    """JACK's freewheel mode for the duration of a block: cycles run as fast as the clients allow and
+    the server waits for each of them (no xruns)."""
+
+    def __enter__(self):
+        import jack
+
+        self.client = jack.Client("freewheel", no_start_server=True)
+        self.on = threading.Event()
+        self.client.set_freewheel_callback(lambda starting: self.on.set() if starting else self.on.clear())
+        self.client.activate()
+        self.client.set_freewheel(True)  # asynchronous: wait for the server to switch
+        assert self.on.wait(10), "the server did not enter freewheel mode"
+
+    def __exit__(self, *exc):
+        self.client.set_freewheel(False)
+        self.client.deactivate()
+        self.client.close()
+
+
+def capture(*args):
+    return main(["capture", "--send", "rig:in", "--return", "rig:out", *args])
+
+
+class Opened:
+    """Hands the command a recorder opened beforehand and leaves closing it to the test."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+
+    def __enter__(self):
+        return self.recorder
+
+    def __exit__(self, *exc):
+        pass
+
+
+@pytest.fixture
+def freewheeling():
+    """Run `ampemu capture ...` in freewheel mode. JACK2 can neither activate a client while freewheeling
+    nor close one without stalling the next freewheel cycle, so the command's recorder is opened before and
+    closed after."""
+    from engine.capture import recorder
+
+    def run(*args):
+        client = recorder.DuplexRecorder()
+        try:
+            with pytest.MonkeyPatch.context() as patch, Freewheel():
+                patch.setattr(recorder, "DuplexRecorder", lambda: Opened(client))
+                return capture(*args)
+        finally:
+            client.close()
+    return run
+
+
+def calibrate(delay, freewheeling, capsys):
+    with Rig(delay):
+        assert freewheeling("--calibrate") == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("delay", [0, 37, 480])
+def test_capture_through_a_delayed_nonlinearity_is_sample_aligned(jack_server, config, tmp_path, capsys, delay,
+                                                                  freewheeling):
+    printed = calibrate(delay, freewheeling, capsys)
+    # a JACK graph loop closes one cycle late: the rig's round trip is its delay plus a period
+    round_trip = delay + PERIOD
+    assert f"round trip rig:in -> rig:out: {round_trip} frames" in printed and "loop gain +0.00 dB" in printed
+    rig = json.loads(config.read_text())["rigs"][0]
+    assert (rig["latency"], rig["sample_rate"], rig["period"]) == (round_trip, RATE, PERIOD)
+
+    out = tmp_path / "take"
+    with Rig(delay, shape=device):
+        assert freewheeling("--out", str(out), "--seconds", SECONDS) == 0, capsys.readouterr().err
+    x, rate_x = sf.read(str(out / "input.wav"), dtype="float32")
+    y, rate_y = sf.read(str(out / "output.wav"), dtype="float32")
+    assert rate_x == rate_y == RATE and x.size == y.size == int(float(SECONDS) * RATE)
+    expected = device(x)
+    esr = np.sum((y - expected) ** 2, dtype=np.float64) / np.sum(expected ** 2, dtype=np.float64)
+    assert esr < 1e-4
+    doc = json.loads((out / "capture.json").read_text())
+    assert doc["rig"]["latency_frames"] == round_trip and doc["sample_rate"] == RATE
+    assert doc["click_lags"] == [0] * len(doc["signal"]["click_frames"]) and doc["xruns"] == 0
+    assert doc["levels"]["send_peak_dbfs"] == pytest.approx(-6.0, abs=0.01)
+
+
+def test_a_dropout_during_the_take_is_named_and_the_take_refused(jack_server, config, tmp_path, capsys, freewheeling):
+    calibrate(37, freewheeling, capsys)
+    out = tmp_path / "take"
+    x = capture_signal(float(SECONDS), RATE)
+    chords = next(s for s in layout(float(SECONDS), RATE)[0] if s.name == "chords")
+    loudest = chords.start + int(np.argmax(np.abs(x[chords.start:chords.start + chords.length])))
+    with Rig(37, shape=device, drop_after=loudest - int(np.flatnonzero(x)[0])):
+        assert freewheeling("--out", str(out), "--seconds", SECONDS) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "take refused, nothing written" in err[0] and "the return dropped out" in err[0]
+    assert not any(out.iterdir())
+
+
+def test_an_xrun_during_the_take_is_named_and_the_take_refused(jack_server, config, tmp_path, capsys, freewheeling):
+    calibrate(0, freewheeling, capsys)
+    out = tmp_path / "take"
+    with Rig(0, shape=device, stall_after=int(1.0 * RATE)):  # real time: the stall makes the server late
+        assert capture("--out", str(out), "--seconds", SECONDS) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "take refused" in err[0] and ("xrun" in err[0] or "skipped" in err[0])
+    assert not any(out.iterdir())
+
+
+def test_no_calibration_says_how_to_make_one(jack_server, config, tmp_path, capsys):
+    with Rig(0):
+        assert capture("--out", str(tmp_path / "take"), "--seconds", SECONDS) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no calibration for rig:in -> rig:out at 48000 Hz, period 64" in err[0]
+    assert "ampemu capture --calibrate --send rig:in --return rig:out" in err[0]
+
+
+def test_nothing_connected_to_the_return_fails_calibration_in_one_line(jack_server, config, capsys):
+    assert main(["capture", "--calibrate", "--send", "system:playback_1", "--return", "system:capture_1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing came back on system:capture_1" in err[0]
