@@ -1,7 +1,7 @@
 """A deterministic built-in capture: a synthetic guitar DI and a reference overdrive written in numpy/scipy.
 
-The DI is a plucked-string model (Karplus-Strong: a noise burst circulating in a damped delay line,
-run as one IIR filter by scipy), playing single notes, double stops and chords over the guitar's range
+The DI is a plucked-string model (Karplus-Strong: a noise burst circulating in a damped delay line;
+`pluck`, shared with the capture signal of engine/capture/signal.py), playing single notes, double stops and chords over the guitar's range
 at varied picking strengths, with rests. The "device" is a typical overdrive pedal: a first-order
 high-pass pre-emphasis, gain into an asymmetric soft clipper (tanh with a bias, so even harmonics
 appear), a low-pass tone filter, a DC-blocking output capacitor and an output level. Same seed, same samples, on every machine.
@@ -12,18 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-
-def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.random.Generator) -> np.ndarray:
-    period = max(2, int(round(rate / freq)))
-    n = int(seconds * rate)
-    burst = np.zeros(n)
-    burst[:period] = rng.uniform(-1, 1, period)
-    burst[:period] = signal.lfilter([0.5, 0.5], [1.0], burst[:period])  # soften the attack
-    damping = 0.996 ** (440.0 / freq)  # high notes ring shorter per period, like real strings
-    # y[t] = x[t] + damping * (y[t-P] + y[t-P-1]) / 2
-    denominator = np.zeros(period + 2)
-    denominator[0], denominator[period], denominator[period + 1] = 1.0, -damping / 2, -damping / 2
-    return velocity * signal.lfilter([1.0], denominator, burst)
+from engine.capture.signal import pluck  # the capture signal's plucked string: one model for both
 
 
 def guitar_di(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
