@@ -1,0 +1,105 @@
+"""Does a model trained on the capture signal play other music as well as one trained on a real DI take?
+
+For each guitarix device (rendered offline with `lv2apply`, the same plugins and settings as the
+shared datasets, ../shared/README.md): train once on the capture signal through the device and once
+on the shared 180 s clean DI capture of that device, at equal length (180 s), equal training time
+and threads, then grade both on the device's `*-muted30` take (another performance on another
+instrument, in no training file): ESR of `ampemu process` over the whole take.
+
+    .venv/bin/python benchmarks/compare_capture_signal.py [--devices fuzzface,ds1] [--minutes 3] [--threads 1]
+
+Needs `lv2apply` and the plugins (Debian: apt-get install guitarix-lv2 lilv-utils), the train extra
+and ../shared/datasets. Writes WORK/results.json and prints a table (docs/capture.md has the figures).
+A CLI script, not a pytest module: each device trains twice for --minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.audio_io import write_wav  # noqa: E402
+from engine.capture.signal import capture_signal  # noqa: E402
+
+DATASETS = REPO.parent / "shared" / "datasets"
+GX = "http://guitarix.sourceforge.net/plugins/"
+# device: (plugin, rate, controls, clean capture folder, other-playing folder) as in ../shared/README.md
+DEVICES = {
+    "ts9": (GX + "gxts9#ts9sim", 44100, {"fslider2_": 0.8, "fslider1_": 500, "fslider0_": -2},
+            "ts9-clean180_44k", "ts9-muted30_44k"),
+    "fuzzface": (GX + "gx_fuzzface_#_fuzzface_", 48000, {"FUZZ": 0.9, "LEVEL": 0.7},
+                 "fuzzface-clean180_48k", "fuzzface-muted30_48k"),
+    "ds1": (GX + "gx_bossds1_#_bossds1_", 48000, {"DRIVE": 0.7, "TONE": 0.5, "LEVEL": -2},
+            "ds1-clean180_48k", "ds1-muted30_48k"),
+}
+SECONDS = 180.0
+
+
+def pair(folder: Path) -> tuple[Path, Path]:
+    ext = ".wav" if (folder / "input.wav").exists() else ".flac"
+    return folder / f"input{ext}", folder / f"output{ext}"
+
+
+def ampemu(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, check=True)
+
+
+def esr(prediction: Path, target: Path) -> float:
+    y, _ = sf.read(str(prediction), dtype="float64")
+    t, _ = sf.read(str(target), dtype="float64")
+    n = min(y.size, t.size)
+    return float(np.sum((y[:n] - t[:n]) ** 2) / np.sum(t[:n] ** 2))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--devices", default="fuzzface,ds1", help=f"comma-separated, of {', '.join(DEVICES)}")
+    p.add_argument("--minutes", type=float, default=3.0, help="training time per model (default 3)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--work", type=Path, default=REPO / "runs" / "capture-compare")
+    args = p.parse_args()
+    if shutil.which("lv2apply") is None:
+        sys.exit("lv2apply not found: apt-get install guitarix-lv2 lilv-utils")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.devices.split(","):
+        plugin, rate, controls, clean, muted = DEVICES[name]
+        folder = args.work / name
+        folder.mkdir(exist_ok=True)
+        signal_in, signal_out = folder / "signal_input.wav", folder / "signal_output.wav"
+        if not signal_out.exists():
+            write_wav(signal_in, capture_signal(SECONDS, rate), rate)
+            # the signal opens with 5 s of silence: guitarix's start-up parameter ramps settle there
+            cmd = ["lv2apply", "-i", str(signal_in), "-o", str(signal_out)]
+            for symbol, value in controls.items():
+                cmd += ["-c", symbol, str(value)]
+            subprocess.run(cmd + [plugin], check=True)
+        graded_in, graded_out = pair(DATASETS / muted)
+        for trained_on, (x, y) in (("capture signal", (signal_in, signal_out)), ("clean DI take", pair(DATASETS / clean))):
+            run = folder / trained_on.split()[0]
+            if not (run / "model.nam").exists():
+                # both devices have zero latency (../shared/README.md): no alignment for either pair
+                ampemu("train", "--input", str(x), "--output", str(y), "--run-dir", str(run), "--delay", "0",
+                       "--max-time", str(args.minutes), "--threads", str(args.threads))
+            prediction = run / "other_playing.wav"
+            ampemu("process", "--model", str(run / "model.nam"), str(graded_in), str(prediction))
+            results.append({"device": name, "trained_on": trained_on, "minutes": args.minutes,
+                            "threads": args.threads, "other_playing_esr": esr(prediction, graded_out)})
+            print(f"{name:9s} {trained_on:15s} other-playing ESR {100 * results[-1]['other_playing_esr']:.2f} %",
+                  flush=True)
+    (args.work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
