@@ -63,7 +63,7 @@ def _progress(total_s: float, what: str):
     from tqdm import tqdm
 
     bar = tqdm(total=round(total_s, 1), unit="s", desc=what, disable=None, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s {postfix}")
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s{postfix}")
     state = {"peak": 0.0, "seen": 0}
 
     def update(done: int, recorded: np.ndarray, rate: int) -> None:

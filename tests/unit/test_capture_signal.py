@@ -48,6 +48,10 @@ def test_signal_sections_hold_what_docs_capture_md_promises():
     assert clicks[0] > sections[1].start - int(0.5 * rate)  # after the noise-floor silence
 
 
+def test_the_click_frames_docs_capture_md_lists():
+    assert click_positions() == [262160, 879200, 2597600, 3892400, 4763600, 5804240, 8369840]
+
+
 def test_pluck_is_the_karplus_strong_recursion():
     rate, freq = 48000, 220.0
     y = pluck(freq, 0.2, rate, 0.8, np.random.default_rng(3))
