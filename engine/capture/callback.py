@@ -13,7 +13,7 @@ import numpy as np
 from numba import carray, cfunc, njit, types
 
 from engine.realtime.libjack import jack_last_frame_time, jack_port_get_buffer
-from engine.realtime.native import as_pointer, release_fence
+from engine.realtime.native import acquire_fence, as_pointer, release_fence
 
 # descriptor (int64): Python fills the addresses and lengths before activation and sets ARMED once
 # the ports are connected; the callback owns the rest
@@ -30,8 +30,10 @@ DESCRIPTOR_SIZE = 16
 @njit(cache=True, error_model="numpy")
 def capture_block(d, send, ret, nframes, frame_time):
     """One cycle: record `ret` and play the signal into `send` at the take's position."""
+    armed = d[ARMED]
+    acquire_fence()  # the buffers' addresses and lengths are read only after the flag that published them
     position, total = d[POSITION], d[TAKE_LENGTH]
-    if d[ARMED] == 0 or position >= total:
+    if armed == 0 or position >= total:
         for t in range(nframes):
             send[t] = 0.0
         return

@@ -15,12 +15,13 @@ import numpy as np
 
 from engine.capture import callback as cb
 from engine.errors import AmpemuError
-from engine.realtime.jack_host import NO_SERVER, _jack, _quiet_libjack, open_client, resolve_ports
+from engine.realtime.jack_host import _jack, _quiet_libjack, open_client, resolve_ports
 from engine.realtime.memory import lock_memory
 from engine.realtime.native import address, load_acquire, publish
 
 POLL_S = 0.1
-NO_JACK = NO_SERVER.split(", or use --backend")[0]  # capture has no PortAudio backend
+NO_JACK = ("cannot connect to a JACK server (is jackd running, as this user, with the JACK_DEFAULT_SERVER name you "
+           "expect?); start it on the interface, e.g. `jackd -d alsa -r 48000 -p 256 -n 2`")
 
 
 @dataclass
@@ -45,11 +46,11 @@ class DuplexRecorder:
         try:
             self.send = self.client.outports.register("send")
             self.ret = self.client.inports.register("return")
-            self.descriptor = np.zeros(cb.DESCRIPTOR_SIZE, np.int64)
+            self.descriptor = d = np.zeros(cb.DESCRIPTOR_SIZE, np.int64)
+            self.buffers = ()  # the latest take's play and take arrays: alive as long as the callback may see them
             ffi = jack._ffi
-            handle = lambda obj: int(ffi.cast("uintptr_t", obj._ptr))  # noqa: E731
-            d = self.descriptor
-            d[cb.SEND_PORT], d[cb.RETURN_PORT], d[cb.CLIENT] = handle(self.send), handle(self.ret), handle(self.client)
+            d[cb.SEND_PORT], d[cb.RETURN_PORT], d[cb.CLIENT] = (int(ffi.cast("uintptr_t", obj._ptr))
+                                                                for obj in (self.send, self.ret, self.client))
             self._xruns: list[int] = []
             self.client.set_xrun_callback(self._on_xrun)
             self.client.set_shutdown_callback(self._on_shutdown)
@@ -83,6 +84,7 @@ class DuplexRecorder:
         recorded.fill(0.0)  # touch every page now, not in the callback
         lock_memory()  # best effort: without the limit a page fault may still cost a cycle
         d = self.descriptor
+        self.buffers = (play, recorded)
         d[cb.PLAY], d[cb.PLAY_LENGTH] = address(play), play.size
         d[cb.TAKE], d[cb.TAKE_LENGTH] = address(recorded), recorded.size
         for word in (cb.ARMED, cb.POSITION, cb.CYCLES, cb.GAPS, cb.GAP_FRAMES):

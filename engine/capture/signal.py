@@ -229,10 +229,14 @@ def _mixed(length: int, rate: int, rng) -> np.ndarray:
     return out
 
 
-def capture_signal(seconds: float = DEFAULT_SECONDS, rate: int = 48000, level_db: float = DEFAULT_LEVEL_DB) -> np.ndarray:
-    """The capture signal (float32, mono): `seconds` long at `rate`, peaking at `level_db` dBFS."""
+def check_level(level_db: float) -> None:
     if not -60.0 <= level_db <= 0.0:
         raise AmpemuError(f"--level {level_db:g}: the signal's peak must be -60 to 0 dBFS (default {DEFAULT_LEVEL_DB:g})")
+
+
+def capture_signal(seconds: float = DEFAULT_SECONDS, rate: int = 48000, level_db: float = DEFAULT_LEVEL_DB) -> np.ndarray:
+    """The capture signal (float32, mono): `seconds` long at `rate`, peaking at `level_db` dBFS."""
+    check_level(level_db)
     sections, clicks = layout(seconds, rate)
     rng = np.random.default_rng(SEED)
     out = np.zeros(sections[-1].start + sections[-1].length)

@@ -22,7 +22,7 @@ from engine.audio_io import write_wav
 from engine.capture import calibration
 from engine.capture.checks import check_take
 from engine.capture.signal import (DEFAULT_LEVEL_DB, DEFAULT_SECONDS, SEED, SIGNAL_VERSION, capture_signal,
-                                   click_slot, layout)
+                                   check_level, click_slot, layout)
 from engine.errors import AmpemuError
 
 TAKE_FILES = ("input.wav", "output.wav", "capture.json")
@@ -115,7 +115,8 @@ def _capture(args) -> int:
     send, ret = _ports(args)
     if args.latency is not None and args.latency < 0:
         raise AmpemuError("--latency must be >= 0 frames")
-    layout(args.seconds, 48000)  # reject a bad --seconds before touching JACK
+    layout(args.seconds, 48000)  # reject a bad --seconds or --level before touching JACK
+    check_level(args.level)
     folder = _take_folder(args.out, args.overwrite)
     with DuplexRecorder() as recorder:
         rate, period = recorder.sample_rate, recorder.period

@@ -210,3 +210,11 @@ def test_an_existing_take_is_refused_before_anything_plays(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "a take is already there" in err[0] and "--overwrite" in err[0]
     assert (tmp_path / "output.wav").read_bytes() == b"keep me"
+
+
+def test_no_jack_server_is_one_line_with_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "ampemu-no-such-server")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    assert main(["capture", "--calibrate", "--send", "a:in", "--return", "b:out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot connect to a JACK server" in err[0] and "jackd -d alsa" in err[0]
