@@ -190,3 +190,42 @@ def test_nothing_connected_to_the_return_fails_calibration_in_one_line(jack_serv
     assert main(["capture", "--calibrate", "--send", "system:playback_1", "--return", "system:capture_1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nothing came back on system:capture_1" in err[0]
+
+
+ALLOCATION_PROBE = """
+import numpy as np
+from numba import njit
+from numba.core.runtime import rtsys
+from engine.capture.recorder import DuplexRecorder
+
+@njit
+def allocates(n):
+    return np.zeros(n).sum()
+
+marks = []  # (frames recorded, numba's allocation counters), ten times a second during the take
+with DuplexRecorder() as recorder:
+    frames = int(1.5 * recorder.sample_rate)
+    recorder.take(np.ones(frames, np.float32), frames, "system:playback_1", "system:capture_1",
+                  lambda done, recorded: marks.append((done, rtsys.get_allocation_stats())))
+first = next(mark for mark in marks if mark[0] > 0)  # the callback runs from here on
+last = marks[-1]
+allocates(10)  # proves the counters see an allocation when there is one
+control = rtsys.get_allocation_stats()
+print(last[1].alloc - first[1].alloc, last[1].mi_alloc - first[1].mi_alloc, last[0] - first[0],
+      control.alloc - last[1].alloc)
+"""
+
+
+def test_the_capture_callback_allocates_nothing(jack_server):
+    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1)."""
+    import subprocess
+    import sys
+
+    env = dict(jack_server.env, NUMBA_NRT_STATS="1")
+    result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    allocations, meminfos, frames, control = map(int, result.stdout.split())
+    assert frames > RATE  # over a second of callbacks in the window
+    assert control >= 1
+    assert allocations == 0 and meminfos == 0
