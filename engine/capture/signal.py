@@ -8,12 +8,13 @@ plays and a little beyond, in sections (shares of the time, docs/capture.md has 
     notes     single notes and double stops, E2..E6, at four dynamics
     chords    strummed chords (power, major, minor, open voicings) at four dynamics
     mutes     palm-mute-like short, dark, fast-decaying notes and chugs at four dynamics
-    noise     guitar-band noise at five levels (dense, every frequency at once)
+    noise     pink noise through the pickup filter at five levels (dense, every frequency at once)
     mixed     all three playing styles, each phrase at its own dynamic (the training split's
               validation and test come from the end of a capture, so they grade on playing)
     tail      silence while the device rings out
 
-Notes are Karplus-Strong plucked strings (`pluck`). Between sections, in silence, sits a single-sample
+Notes are Karplus-Strong plucked strings (`pluck`) picked like real strings and heard through a
+pickup-like filter, as dark as a real DI. Between sections, in silence, sits a single-sample
 click at the signal's peak level; `click_positions` says where, so the alignment of every take (and
 later of any capture made with this signal) can be checked. Same seconds, rate and level: same
 samples, on every machine (a fixed seed). Numpy only: it is generated on the pedal.
@@ -35,13 +36,16 @@ MAX_SECONDS = 1800.0
 DEFAULT_LEVEL_DB = -6.0  # peak, dBFS: a typical DI's peak (the shared captures' DI peaks at 0.5)
 
 # (section, share of the time left after the click slots)
-SECTIONS = (("silence", 0.03), ("sweeps", 0.07), ("notes", 0.20), ("chords", 0.15), ("mutes", 0.10),
-            ("noise", 0.12), ("mixed", 0.30), ("tail", 0.03))
+SECTIONS = (("silence", 0.03), ("sweeps", 0.05), ("notes", 0.22), ("chords", 0.16), ("mutes", 0.11),
+            ("noise", 0.08), ("mixed", 0.32), ("tail", 0.03))
 DYNAMICS_DB = (-18.0, -12.0, -6.0, 0.0)  # playing sections: four sub-blocks, soft to hard
 SWEEP_LEVELS_DB = (-24.0, -12.0, 0.0)
 NOISE_LEVELS_DB = (-36.0, -27.0, -18.0, -9.0, 0.0)
-NOISE_BAND_HZ = (80.0, 6000.0)  # a guitar pickup's band
-SWEEP_HZ = (40.0, 16000.0)
+SWEEP_HZ = (40.0, 10000.0)  # a guitar's DI holds little above 5 kHz
+# a magnetic pickup into a cable: a resonant second-order low-pass (2.5 kHz, Q 1.5) and a 70 Hz high-pass;
+# the strings' raw bursts are far brighter than any DI (spectral centroid 2.7 kHz without, 0.6-0.9 kHz in
+# the shared DI takes), and the devices are driven by what a pickup lets through
+PICKUP_HZ, PICKUP_Q, PICKUP_HIGHPASS_HZ = 2500.0, 1.5, 70.0
 FADE_S = 0.005  # edges of sweeps and noise blocks: no clicks but ours
 
 
@@ -87,13 +91,22 @@ def click_positions(seconds: float = DEFAULT_SECONDS, rate: int = 48000) -> list
 
 
 def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.random.Generator,
-          damping: float = 0.996, smoothing: int = 1) -> np.ndarray:
-    """A plucked string (Karplus-Strong): a noise burst one period long circulating in a delay line,
+          damping: float = 0.996, smoothing: int = 1, position: float | None = None,
+          grit: float = 0.0) -> np.ndarray:
+    """A plucked string (Karplus-Strong): a burst one period long circulating in a delay line,
     y[t] = burst[t] + d/2 * (y[t-P] + y[t-P-1]), d = damping ** (440 / freq) (high notes ring shorter
-    per period, like real strings). `smoothing` two-point averages of the burst: a softer, darker pick."""
+    per period, like real strings). The burst is white noise (the classic, bright), or with `position`
+    the string's shape when pulled aside at that fraction of its length (harmonics falling 12 dB per
+    octave with the pick position's notches, as on a real string) plus `grit` of noise (the pick's
+    scrape). `smoothing` two-point averages of the burst: a softer, darker pick."""
     period = max(2, int(round(rate / freq)))
     n = int(seconds * rate)
-    burst = rng.uniform(-1, 1, period)
+    if position is None:
+        burst = rng.uniform(-1, 1, period)
+    else:
+        k = np.arange(period) / period
+        shape = np.where(k < position, k / position, (1.0 - k) / (1.0 - position))
+        burst = shape - shape.mean() + grit * rng.uniform(-1, 1, period)
     for _ in range(smoothing):
         burst[1:] = 0.5 * (burst[1:] + burst[:-1])
         burst[0] *= 0.5
@@ -118,13 +131,15 @@ CHORD_SHAPES = ((0, 7, 12), (0, 7, 12, 19), (0, 4, 7, 12, 16, 19), (0, 3, 7, 12,
 
 def _strike(out: np.ndarray, start: int, notes, ring: float, rate: int, velocity: float, rng, *,
             strum_s: float = 0.0, damping: float = 0.996, smoothing: int = 1) -> None:
-    """Add `notes` (MIDI) from frame `start`, each ringing `ring` s then released over 20 ms."""
+    """Add `notes` (MIDI) from frame `start`, each ringing `ring` s then released over 20 ms; picked
+    between 8 and 35 % of the string's length, harder picks with more scrape."""
     release = max(2, int(0.02 * rate))
     for k, note in enumerate(notes):
         at = start + int(k * strum_s * rate)
         if at >= out.size:
             return
-        tone = pluck(_midi_hz(note), ring, rate, velocity * rng.uniform(0.8, 1.0), rng, damping, smoothing)
+        tone = pluck(_midi_hz(note), ring, rate, velocity * rng.uniform(0.8, 1.0), rng, damping, smoothing,
+                     position=float(rng.uniform(0.08, 0.35)), grit=0.3 * velocity)
         tone = tone[:out.size - at]
         tail = min(release, tone.size)
         tone[tone.size - tail:] *= np.linspace(1.0, 0.0, tail)  # the fretting hand lets go
@@ -161,7 +176,17 @@ def _playing(style: str, length: int, rate: int, rng: np.random.Generator) -> np
                 _strike(out, t, notes, min(step, 0.2) * rng.uniform(0.8, 1.2), rate, velocity, rng,
                         strum_s=0.003, damping=0.93, smoothing=smoothing + 2)
         t += int(step * rate)
-    return _faded(out, rate)  # strings still ringing at the end are damped, not cut
+    return _pickup(_faded(out, rate), rate)  # strings still ringing at the end are damped, not cut
+
+
+def _pickup(x: np.ndarray, rate: int) -> np.ndarray:
+    """`x` as a guitar pickup and its cable shape it (magnitude only, applied in the frequency domain)."""
+    size = 1 << int(np.ceil(np.log2(max(x.size, 2))))  # a fast FFT size (the ends are faded silence)
+    f = np.fft.rfftfreq(size, 1.0 / rate)
+    ratio = f / PICKUP_HZ
+    lowpass = 1.0 / np.sqrt((1.0 - ratio ** 2) ** 2 + (ratio / PICKUP_Q) ** 2)
+    highpass = f / np.sqrt(f ** 2 + PICKUP_HIGHPASS_HZ ** 2)
+    return np.fft.irfft(np.fft.rfft(x, size) * lowpass * highpass, size)[:x.size]
 
 
 def _peak_to(x: np.ndarray, level_db: float) -> np.ndarray:
@@ -204,13 +229,11 @@ def _sweeps(length: int, rate: int) -> np.ndarray:
 
 
 def _noise(length: int, rate: int, rng) -> np.ndarray:
-    spectrum = np.fft.rfft(rng.standard_normal(length))
-    freqs = np.fft.rfftfreq(length, 1.0 / rate)
-    low, high = NOISE_BAND_HZ
-    # smooth (half-octave) band edges, so the noise blocks do not ring at the band limits
-    band = np.clip(np.log2(np.maximum(freqs, 1e-3) / (low / 1.41)) / 0.5, 0, 1) * \
-        np.clip(np.log2(high * 1.41 / np.maximum(freqs, 1e-3)) / 0.5, 0, 1)
-    noise = np.fft.irfft(spectrum * np.sin(0.5 * np.pi * band) ** 2, length)
+    """Pink noise (equal energy per octave, like music) through the pickup: dense, guitar-coloured."""
+    size = 1 << int(np.ceil(np.log2(length)))  # a fast FFT size
+    freqs = np.fft.rfftfreq(size, 1.0 / rate)
+    pink = 1.0 / np.sqrt(np.maximum(freqs, PICKUP_HIGHPASS_HZ))
+    noise = _pickup(np.fft.irfft(np.fft.rfft(rng.standard_normal(size)) * pink, size)[:length], rate)
     out = np.zeros(length)
     for (a, b), level in zip(_blocks(length, len(NOISE_LEVELS_DB)), NOISE_LEVELS_DB):
         n = int(0.95 * (b - a))
