@@ -161,6 +161,9 @@ def _capture(args) -> int:
         "device_delay_frames": int(np.median(found)) if found else None,
         "xruns": len(take.xruns_at),
     }
+    # capture.json last (and an old one out of the way first): a take interrupted while being replaced
+    # has no capture.json claiming it is whole
+    (folder / "capture.json").unlink(missing_ok=True)
     write_wav(folder / "input.wav", signal, rate)
     write_wav(folder / "output.wav", returned, rate)
     write_atomically(folder / "capture.json", json.dumps(doc, indent=1) + "\n")
