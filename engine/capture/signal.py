@@ -39,13 +39,14 @@ DEFAULT_LEVEL_DB = -6.0  # peak, dBFS: a typical DI's peak (the shared captures'
 SECTIONS = (("silence", 0.03), ("sweeps", 0.05), ("notes", 0.22), ("chords", 0.16), ("mutes", 0.11),
             ("noise", 0.08), ("mixed", 0.32), ("tail", 0.03))
 DYNAMICS_DB = (-18.0, -12.0, -6.0, 0.0)  # playing sections: four sub-blocks, soft to hard
-SWEEP_LEVELS_DB = (-24.0, -12.0, 0.0)
-NOISE_LEVELS_DB = (-36.0, -27.0, -18.0, -9.0, 0.0)
-SWEEP_HZ = (40.0, 10000.0)  # a guitar's DI holds little above 5 kHz
-# a magnetic pickup into a cable: a resonant second-order low-pass (2.5 kHz, Q 1.5) and a 70 Hz high-pass;
+SWEEP_LEVELS_DB = (-30.0, -20.0, -10.0)  # a sine is loud for its peak: these sit at the playing's RMS
+NOISE_LEVELS_DB = (-40.0, -32.0, -24.0, -16.0, -8.0)  # peaks; noise RMS is 13 dB under its peak
+SWEEP_HZ = (80.0, 8000.0)  # a guitar's DI holds little outside E2's 82 Hz .. 5 kHz
+# a magnetic pickup into a cable: a resonant second-order low-pass (2.5 kHz, Q 1.5), and a second-order
+# 80 Hz high-pass (nothing under the low E string);
 # the strings' raw bursts are far brighter than any DI (spectral centroid 2.7 kHz without, 0.6-0.9 kHz in
 # the shared DI takes), and the devices are driven by what a pickup lets through
-PICKUP_HZ, PICKUP_Q, PICKUP_HIGHPASS_HZ = 2500.0, 1.5, 70.0
+PICKUP_HZ, PICKUP_Q, PICKUP_HIGHPASS_HZ = 2500.0, 1.5, 80.0
 FADE_S = 0.005  # edges of sweeps and noise blocks: no clicks but ours
 
 
@@ -185,7 +186,7 @@ def _pickup(x: np.ndarray, rate: int) -> np.ndarray:
     f = np.fft.rfftfreq(size, 1.0 / rate)
     ratio = f / PICKUP_HZ
     lowpass = 1.0 / np.sqrt((1.0 - ratio ** 2) ** 2 + (ratio / PICKUP_Q) ** 2)
-    highpass = f / np.sqrt(f ** 2 + PICKUP_HIGHPASS_HZ ** 2)
+    highpass = f ** 2 / (f ** 2 + PICKUP_HIGHPASS_HZ ** 2)
     return np.fft.irfft(np.fft.rfft(x, size) * lowpass * highpass, size)[:x.size]
 
 

@@ -40,7 +40,7 @@ def test_signal_sections_hold_what_docs_capture_md_promises():
         blocks = np.array_split(part[name], 4)
         assert np.diff([peak_db(b) for b in blocks]) == pytest.approx([6.0, 6.0, 6.0], abs=0.01)
     noise_levels = [peak_db(b) for b in np.array_split(part["noise"], 5)]
-    assert np.diff(noise_levels) == pytest.approx([9.0] * 4, abs=0.01)
+    assert np.diff(noise_levels) == pytest.approx([8.0] * 4, abs=0.01)
     spectrum = np.abs(np.fft.rfft(part["noise"])) ** 2
     freqs = np.fft.rfftfreq(part["noise"].size, 1 / rate)
     in_band = spectrum[(freqs > 150) & (freqs < 4000)].mean()
