@@ -1,5 +1,5 @@
 """The capture signal, the take's checks, the capture callback's block logic and the rig calibration file:
-everything of `ampemu capture` that needs no JACK server (tests/test_capture_jack.py has the rest)."""
+everything of `ampemu capture` that needs no JACK server (tests/realtime/test_capture_jack.py has the rest)."""
 
 import json
 

@@ -18,8 +18,8 @@ import soundfile as sf
 
 from engine.capture.signal import capture_signal, layout
 from engine.cli import main
-from engine.latency import SoftwareLoopback
-from jack_support import ServerEnv, require_jackd
+from ampemu_tools.latency import SoftwareLoopback
+from support.jack import ServerEnv, require_jackd
 
 RATE, PERIOD = 48000, 64
 SECONDS = "3"
@@ -56,7 +56,7 @@ class Rig(SoftwareLoopback):
 
 @pytest.fixture(scope="module")
 def jack_server():
-    from engine.realtime.dummy_server import DummyJackServer
+    from ampemu_tools.dummy_server import DummyJackServer
 
     require_jackd()
     with DummyJackServer(rate=RATE, period=PERIOD) as server, ServerEnv(server):
