@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.errors import AmpemuError
 from engine.realtime.jack_host import _jack, _quiet_libjack
-from engine.round_trip import MAX_LATENCY_S, click_train, find_delay
+from engine.delay import MAX_LATENCY_S, click_train, find_delay
 
 
 class SoftwareLoopback:

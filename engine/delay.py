@@ -16,6 +16,10 @@ training fails. Two defences:
    The exact round trip comes from a calibration (`ampemu capture --calibrate`) or `--delay N`.
 
 The estimate never errs late by design: a late estimate breaks training, an early one costs nothing.
+
+The rig's round trip itself is measured with clicks through a loop cable (`ampemu capture
+--calibrate`, `ampemu latency`): `click_train` and `find_delay`, a plain cross-correlation, since a
+cable has no phase of its own.
 Numpy only (capture runs on the Pi too).
 """
 
@@ -29,6 +33,7 @@ SEARCH_SECONDS = 30.0  # the first 30 s of a capture hold plenty of playing and 
 SEGMENT = 4096  # Welch segment of the cross-spectrum; the fine search spans +-SEGMENT/4 around the coarse lag
 DEVICE_PHASE_MAX = 64  # samples (1.3 ms at 48 kHz) of any lag read as the device's phase and left in
 SURE_DB = 22.0  # a correlation peak less than 22 dB over the rest is not a measurement
+MAX_LATENCY_S = 0.5  # a longer round trip is not a loop worth playing through (and bounds the search)
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,22 @@ def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int, max_seconds: float =
     clarity_db = float(20 * np.log10(corr[fine % SEGMENT] / max(float(np.median(corr)), 1e-300)))
     remove = max(0, lag - DEVICE_PHASE_MAX) if clarity_db >= SURE_DB else 0
     return DelayEstimate(lag, clarity_db, remove)
+
+
+def click_train(clicks: int, spacing: int, lead: int, level: float) -> np.ndarray:
+    """Single-sample clicks `spacing` frames apart after `lead` frames of silence."""
+    signal = np.zeros(lead + clicks * spacing, np.float32)
+    signal[lead::spacing] = level
+    return signal
+
+
+def find_delay(sent: np.ndarray, received: np.ndarray, max_lag: int) -> tuple[int, float]:
+    """Lag (frames, 0..max_lag) where `received` best matches `sent`, and the match's strength
+    (normalised cross-correlation at that lag: 1 is a perfect copy, polarity ignored)."""
+    size = 1 << int(np.ceil(np.log2(received.size + sent.size)))  # no wrap-around for lags >= 0
+    spectrum = np.fft.rfft(received.astype(np.float64), size) * np.conj(np.fft.rfft(sent.astype(np.float64), size))
+    window = np.abs(np.fft.irfft(spectrum, size)[:max_lag + 1])  # index = lag
+    lag = int(np.argmax(window))
+    segment = received[lag:lag + sent.size].astype(np.float64)
+    norm = np.linalg.norm(sent) * np.linalg.norm(segment)
+    return lag, float(window[lag] / norm) if norm > 0 else 0.0

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
-from engine.round_trip import MAX_LATENCY_S, click_train, find_delay
+from engine.delay import MAX_LATENCY_S, click_train, find_delay
 
 RIGS_FILE = "capture-rigs.json"
 SYSTEM_DIR = Path("/etc/ampemu")

@@ -1,5 +1,6 @@
 """Latency of a capture pair: pure delays found to the sample through phase-shifting and clipping
-devices, a device's own phase never removed, and nothing ever removed late (engine/delay.py)."""
+devices, a device's own phase never removed, and nothing ever removed late (engine/delay.py); the
+click finder of the rig's calibration and `ampemu latency` on known clicks."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from scipy import signal
 
 from support.audio import guitar_like
 from support.data import SHARED
-from engine.delay import DEVICE_PHASE_MAX, estimate_delay
+from engine.delay import DEVICE_PHASE_MAX, click_train, estimate_delay, find_delay
 
 RATE = 48000
 
@@ -85,3 +86,19 @@ def test_shared_zero_latency_captures_get_nothing_removed(device):
     y, _ = sf.read(next(folder.glob("output.*")), dtype="float32", frames=30 * 48000)
     found = estimate_delay(x, y, rate)
     assert found.sure and found.remove == 0 and 0 <= found.lag <= 40, found
+
+
+@pytest.mark.parametrize("delay", [0, 1, 37, 1000])
+def test_find_delay_locates_a_filtered_inverted_noisy_click(delay):
+    sent = click_train(3, 2000, lead=100, level=0.5)
+    # what a converter does to a click: smear it (a short low-pass), maybe invert it, add noise
+    received = -signal.lfilter([0.2, 0.6, 0.2], [1.0], np.concatenate([np.zeros(delay, np.float32), sent]))
+    received += 0.002 * np.random.default_rng(delay).standard_normal(received.size)
+    lag, match = find_delay(sent, received.astype(np.float32), max_lag=1500)
+    assert lag == delay + 1  # the symmetric smear's centre is one sample late
+    assert match > 0.8
+
+
+def test_find_delay_reports_no_match_on_silence():
+    sent = click_train(2, 500, lead=10, level=0.5)
+    assert find_delay(sent, np.zeros(sent.size + 100, np.float32), 100)[1] == 0.0
