@@ -135,7 +135,7 @@ def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
     family = families.by_name(target.family)
     if family.backend != "numba":
         raise Unavailable(f"an {family.suffix} file plays on {family.backend} only")
-    model = family.play(target.model, fast, "", None)
+    model = family.load(target.model, fast, "", None)
     arrays = (model.layout, model.weights, model.state, model.cursor)
 
     def timed(x, y, block, times, budget_ns):

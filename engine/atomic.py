@@ -1,15 +1,28 @@
 """Replace a file whole or not at all: write a sibling temp file, fsync, rename over the target.
 
 Every file ampemu writes (models, WAVs, the current-preset state) goes through here, so a crash,
-Ctrl-C or power cut never leaves half a file where the user had a good one.
+Ctrl-C or power cut never leaves half a file where the user had a good one. Files get the mode a
+plain write would give (0644 under umask 022; an overwritten file keeps its own), so the engine's
+service user can read what the player's account wrote.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def _mode_for(path: Path) -> int:
+    """An overwritten file keeps its mode; a new one gets what open() would give (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 @contextmanager
@@ -20,6 +33,7 @@ def replacing(path, suffix: str = ""):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _mode_for(path))  # mkstemp's 0600 would hide the file from the engine's own user
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

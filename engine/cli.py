@@ -1,7 +1,11 @@
-"""`ampemu`: one console script, one subcommand per job.
+"""`ampemu`: one console script, one subcommand per job, and the one front door for errors.
 
-Each subcommand lives in the module that owns the job; this file only wires them and turns
-AmpemuError into a single line on stderr with exit code 2. Training subcommands live in
+Each subcommand lives in the module that owns the job; this file wires them and turns every
+expected failure into a single line on stderr with exit code 2: an AmpemuError (bad file, bad
+setting), an OS error on read or write (missing folder, read-only or full disk, a folder where a
+file should be), an audio file libsndfile cannot read or write, a bad argument, memory exhausted.
+Ctrl-C exits 130 with one line, also while numba compiles. Anything else is a bug in ampemu: its
+traceback is shown with a line asking to report it. Training subcommands live in
 `training/cli_*.py` and the measuring ones in `ampemu_tools/commands/`; they are named here as strings
 and imported only to build the parser (their parsers import nothing heavy, so `ampemu --help` works
 without torch), and a checkout without training/ or ampemu_tools/ (the Pi) simply lacks them.
@@ -10,7 +14,9 @@ without torch), and a checkout without training/ or ampemu_tools/ (the Pi) simpl
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
+import traceback
 
 from engine.errors import AmpemuError
 
@@ -30,12 +36,26 @@ COMMANDS = {
     "export": ("training.cli_export", "write a checkpoint as a model file the engine plays"),
     "demo": ("training.demo", "the whole story on a built-in capture: train, test, export, render"),
 }
+REPORT = "this is a bug in ampemu: please report it with the command you ran and the traceback above"
+_OS_FIXES = {
+    errno.ENOSPC: "free some space on that disk", errno.EDQUOT: "free some space on that disk",
+    errno.EROFS: "the disk is read-only: write somewhere else", errno.EACCES: "check its permissions",
+    errno.EPERM: "check its permissions", errno.EISDIR: "that is a folder: give a file name",
+    errno.ENOENT: "check the path", errno.ENOTDIR: "a part of the path is not a folder",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage is one `--help` away), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="ampemu", description="Neural amp and pedal captures: train, export, play.")
+    parser = Parser(prog="ampemu", description="Neural amp and pedal captures: train, export, play.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         try:
@@ -50,16 +70,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def expected_failure(exc: BaseException) -> str | None:
+    """The one line for a failure the user can fix, or None for a bug."""
+    if isinstance(exc, AmpemuError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "a file"
+        fix = _OS_FIXES.get(exc.errno, "check the path, free space and permissions")
+        return f"{where}: {exc.strerror or exc.__class__.__name__}; {fix}"
+    if type(exc).__module__ == "soundfile":  # LibsndfileError, SoundFileError: libsndfile's own words
+        return f"audio file: {str(exc).splitlines()[0][:200]}; check the path, free space and the file's format"
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input is too large for this machine; use a shorter file or a smaller model"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from engine import compile_progress
+
     args = build_parser().parse_args(argv)
+    progress = compile_progress.install()
     try:
         return int(args._run(args) or 0)
-    except AmpemuError as exc:
-        print(f"ampemu {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print(f"ampemu {args.command}: interrupted", file=sys.stderr)
+        during = " while compiling the kernels (nothing was cached; the next start compiles again)" \
+            if compile_progress.compiling() else ""
+        print(f"\nampemu {args.command}: interrupted{during}", file=sys.stderr)
         return 130
+    except BaseException as exc:  # noqa: BLE001 - the front door: every failure ends here
+        if isinstance(exc, SystemExit):
+            raise
+        line = expected_failure(exc)
+        if line is None:
+            traceback.print_exc()
+            print(f"ampemu {args.command}: {REPORT}", file=sys.stderr)
+            return 1
+        print(f"ampemu {args.command}: error: {line}", file=sys.stderr)
+        return 2
+    finally:
+        progress.close()
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ play on them (registered in engine/families.py: gated WaveNet, NAM WaveNet, NAM 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from engine import families
 from engine.errors import AmpemuError
-from engine.families import Family, register
+from engine.families import Family, Needs, register
 from engine.formats import nam, wavenetva_json
 from engine.kernels import gated_wavenet, nam_lstm, nam_wavenet
 from engine.slim import check_slim
@@ -31,6 +32,25 @@ def nam_wavenet_model(model: nam.NamWaveNet, fast: bool = False, name: str = "")
                           receptive_field=model.receptive_field, prewarm_samples=model.receptive_field,
                           name=name or str(model.metadata.get("name") or ""), metadata=model.metadata,
                           description=model.describe())
+
+
+def _gated_wavenet_needs(w: wavenetva_json.GatedWaveNetWeights) -> Needs:
+    history = sum((w.kernel_size - 1) * d + gated_wavenet.CHUNK for d in w.dilations)
+    return Needs(w.sample_rate, w.receptive_field, 0, w.channels * history, w.macs_per_sample)
+
+
+def _nam_wavenet_needs(model: nam.NamWaveNet) -> Needs:
+    return Needs(model.sample_rate, model.receptive_field, model.receptive_field, _nam_state_floats(model),
+                 model.macs_per_sample)
+
+
+def _nam_state_floats(model: nam.NamWaveNet) -> int:
+    """History buffers the kernel allocates (each layer's rows x (history + CHUNK)); scratch left out."""
+    total = 0
+    for a in model.arrays:
+        total += sum(a.channels * ((a.layer_kernel(i) - 1) * d + nam_wavenet.CHUNK) for i, d in enumerate(a.dilations))
+        total += a.head_in * (a.head_kernel_size - 1 + nam_wavenet.CHUNK)
+    return total + (_nam_state_floats(model.condition_dsp) if model.condition_dsp else 0)
 
 
 def nam_lstm_model(model: nam.NamLSTM, fast: bool = False, name: str = "") -> StreamingModel:
@@ -75,12 +95,14 @@ _NAM_FILES = "Neural Amp Modeler"
 register(Family("gated_wavenet", "gated WaveNet", ".json", "WaveNetVA / PedalNetRT / SmartGuitarPedal / ampemu",
                 wavenetva_json.GatedWaveNetWeights, wavenetva_json.read_model,
                 lambda m, fast, name, slim: gated_wavenet_model(m, fast, name),
-                kernel=gated_wavenet.FAMILY, exporter="json"))
+                kernel=gated_wavenet.FAMILY, exporter="json", needs=_gated_wavenet_needs))
 register(Family("nam_wavenet", "NAM WaveNet", ".nam", f"{_NAM_FILES} WaveNet A1/A2", nam.NamWaveNet, nam.read_nam,
                 _slimmable_wavenet_model, kernel=nam_wavenet.FAMILY, sizes=_wavenet_sizes,
-                slimmed=lambda m, size: m.slimmed(size) if m.is_slimmable else m, exporter="nam"))
+                slimmed=lambda m, size: m.slimmed(size) if m.is_slimmable else m, exporter="nam",
+                needs=_nam_wavenet_needs))
 register(Family("nam_lstm", "NAM LSTM", ".nam", "LSTM", nam.NamLSTM, nam.read_nam,
-                lambda m, fast, name, slim: nam_lstm_model(m, fast, name), kernel=nam_lstm.FAMILY))
+                lambda m, fast, name, slim: nam_lstm_model(m, fast, name), kernel=nam_lstm.FAMILY,
+                needs=lambda m: Needs(m.sample_rate, 1, m.prewarm_samples, 0, m.macs_per_sample)))
 register(Family("nam_container", "NAM SlimmableContainer", ".nam", "SlimmableContainer", nam.NamContainer,
                 nam.read_nam, _container_model, sizes=_container_sizes,
                 slimmed=lambda m, size: m.submodels[m.index_for(size)][1]))
@@ -89,7 +111,7 @@ register(Family("nam_container", "NAM SlimmableContainer", ".nam", "SlimmableCon
 def nam_model(model, fast: bool = False, name: str = "", slim: float | None = None) -> StreamingModel:
     """Any parsed `.nam` (or other parsed model), played by its family at size `slim`."""
     check_slim(slim)
-    return families.of_model(model).play(model, fast, name, slim)
+    return families.of_model(model).load(model, fast, name, slim)
 
 
 def load_model(path, fast: bool = False, slim: float | None = None) -> StreamingModel:
@@ -98,5 +120,22 @@ def load_model(path, fast: bool = False, slim: float | None = None) -> Streaming
     check_slim(slim)
     if path.suffix.lower() not in families.suffixes("numba"):
         raise AmpemuError(f"{path}: unknown model format '{path.suffix}'; supported: {families.supported('numba')}")
-    family, model = families.read(path)
-    return family.play(model, fast, path.stem, slim)
+    family, parsed = families.read(path)
+    try:
+        model = family.load(parsed, fast, path.stem, slim)
+    except families.BeyondLimits as exc:
+        raise AmpemuError(f"{path}: {exc}") from None
+    check_finite(model, path)
+    return model
+
+
+def check_finite(model: StreamingModel, path) -> None:
+    """Refuse a model whose output on the standard phrase is not finite (weights that overflow);
+    the level measured on the way is kept for level matching."""
+    from engine.presets.loudness import loudness_db  # the standard phrase lives with level matching
+
+    level = loudness_db(model)
+    if not math.isfinite(level):
+        raise AmpemuError(f"{path}: the model's output on a guitar phrase is NaN or infinite (its weights overflow "
+                          "float32); retrain or export an earlier checkpoint")
+    model.level_db = level

@@ -38,6 +38,7 @@ class StreamingModel:
     name: str = ""
     description: str = ""  # one line for people: architecture and size
     metadata: dict = field(default_factory=dict)
+    level_db: float | None = None  # RMS dBFS on the standard guitar phrase, once measured (presets/loudness.py)
 
     def __post_init__(self):
         self.warm_up()

@@ -13,7 +13,11 @@ from engine.atomic import write_atomically
 from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
 from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
+from engine.realtime.channel import MAX_BLOCK
 from engine.slim import add_slim_argument
+
+
+MAX_SECONDS = 3600.0  # per row: a longer run measures nothing more
 
 
 def _int_list(text: str) -> list[int]:
@@ -21,8 +25,8 @@ def _int_list(text: str) -> list[int]:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise AmpemuError(f"--blocks {text}: give block sizes as comma-separated integers, e.g. 16,64,256") from None
-    if not values or min(values) < 1:
-        raise AmpemuError(f"--blocks {text}: block sizes must be at least 1 sample")
+    if not values or min(values) < 1 or max(values) > MAX_BLOCK:
+        raise AmpemuError(f"--blocks {text}: block sizes must be 1..{MAX_BLOCK} frames (JACK's largest period)")
     return values
 
 
@@ -54,8 +58,9 @@ def run(args) -> int:
     if unknown or not backends:
         raise AmpemuError(f"--backends {args.backends}: unknown {', '.join(unknown) or 'empty list'}; "
                           f"choose from {', '.join(BACKENDS)}")
-    if args.seconds <= 0 or args.budget <= 0:
-        raise AmpemuError("--seconds and --budget must be positive")
+    for option, value in (("--seconds", args.seconds), ("--budget", args.budget)):
+        if not 0 < value <= MAX_SECONDS:  # also refuses nan
+            raise AmpemuError(f"{option} {value}: give a number of seconds in (0, {MAX_SECONDS}]")
     blocks = _int_list(args.blocks)
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
     if args.slim:

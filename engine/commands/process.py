@@ -54,4 +54,4 @@ def _load(args):
     if args.fast:
         warn("--fast is a numba kernel option; the onnxruntime backend ignores it")
     family, model = families.read(args.model)  # onnxruntime is optional on the Pi: one line if missing
-    return family.play(model, args.fast, Path(args.model).stem, args.slim)
+    return family.load(model, args.fast, Path(args.model).stem, args.slim)

@@ -13,11 +13,11 @@ import sys
 import time
 
 from engine.errors import AmpemuError
-from engine.presets.bank import default_bank_path, load_bank
+from engine.presets.bank import GAIN_RANGE_DB, default_bank_path, load_bank
 from engine.presets.current import load_current
 from engine.presets.footswitch import start_footswitches
 from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
-from engine.realtime.channel import BLOCKS, Snapshot
+from engine.realtime.channel import BLOCKS, MAX_BLOCK, Snapshot
 from engine.realtime.jack_host import server_settings
 from engine.realtime.memory import lock_memory
 from engine.sd_notify import SystemdNotifier
@@ -87,10 +87,16 @@ def _host(args, models):
 
 
 def run(args) -> int:
-    if args.blocksize < 1:
-        raise AmpemuError(f"--blocksize {args.blocksize}: must be at least 1 frame")
-    if args.stats_interval <= 0:
-        raise AmpemuError(f"--stats-interval {args.stats_interval}: must be a positive number of seconds")
+    if not 1 <= args.blocksize <= MAX_BLOCK:
+        raise AmpemuError(f"--blocksize {args.blocksize}: must be 1..{MAX_BLOCK} frames")
+    if not 0 < args.stats_interval <= 3600:  # also refuses nan
+        raise AmpemuError(f"--stats-interval {args.stats_interval}: must be a number of seconds in (0, 3600]")
+    if args.duration is not None and not args.duration >= 0:
+        raise AmpemuError(f"--duration {args.duration}: must be a number of seconds, 0 or more")
+    low, high = GAIN_RANGE_DB
+    for option, value in (("--input-gain", args.input_gain), ("--output-gain", args.output_gain)):
+        if not low <= value <= high:
+            raise AmpemuError(f"{option} {value}: must be {low:g}..{high:g} dB")
     loaded = None
 
     def host_settings() -> tuple[int, int]:  # (period, rate) that --slim auto times a model at

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from engine import families
 from engine.errors import AmpemuError
+from engine.formats.json_file import MAX_DEPTH, read_text_file
+from engine.realtime.channel import MAX_SLOTS
 from engine.slim import RANGE as SLIM_RANGE
 
 ACTIONS = ("next", "previous", "bypass")
@@ -24,6 +26,7 @@ GLOBAL_KEYS = {"midi_channel", "crossfade_ms", "crossfade_curve", "level_match",
                "midi", "footswitch", "preset"}
 PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program", "slim"}
 FOOTSWITCH_KEYS = {"pin", "press", "long_press", "long_press_ms"}
+MAX_BANK_BYTES = 1 << 20  # a 32-preset bank is a few KB
 
 
 @dataclass
@@ -76,7 +79,8 @@ class _Problems:
 
 def _number(problems, where, key, value, low, high, integer=False):
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not (math.isfinite(value) and low <= value <= high):
+    if isinstance(value, bool) or not isinstance(value, kind) \
+            or not ((isinstance(value, int) or math.isfinite(value)) and low <= value <= high):
         problems.add(where, f"'{key}' must be {'an integer' if integer else 'a number'} in {low}..{high}, got {value!r}")
         return None
     return value
@@ -88,10 +92,13 @@ def _unknown_keys(problems, where, table, allowed):
 
 
 def _parse_presets(problems, doc, folder) -> list[Preset]:
-    presets, programs = [], {}
+    presets, programs, names = [], {}, set()
     entries = doc.get("preset", [])
     if not isinstance(entries, list) or not entries:
         problems.add("bank", "no [[preset]] entries; add at least one")
+        return []
+    if len(entries) > MAX_SLOTS:
+        problems.add("bank", f"{len(entries)} presets; the engine holds at most {MAX_SLOTS}: split the bank")
         return []
     for number, entry in enumerate(entries, 1):
         where = f"preset {number}"
@@ -104,6 +111,9 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
             problems.add(where, "needs a 'name'")
             name = f"#{number}"
         where = f"preset {number} ('{name}')"
+        if name in names:
+            problems.add(where, "another preset has the same name; give each preset its own")
+        names.add(name)
         model = entry.get("model")
         if not isinstance(model, str) or not model:
             problems.add(where, f"needs a 'model' file ({' or '.join(families.suffixes('numba'))})")
@@ -211,16 +221,39 @@ class BankError(AmpemuError):
         self.lines = lines
 
 
+def _depth(value) -> int:
+    """Nesting depth of a decoded TOML document (iterative: no recursion on hostile input)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            todo += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            todo += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def _toml_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) and text.lstrip("+-") not in ("inf", "nan"):
+        raise ValueError(f"the number {text[:24]} is beyond float range")
+    return value
+
+
 def load_bank(path) -> Bank:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BankError([f"{path}: no such preset bank; copy examples/presets.toml and edit it"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BankError([f"{path}: cannot read the bank ({exc.__class__.__name__})"]) from None
+        text = read_text_file(path, "preset bank", MAX_BANK_BYTES, fix="copy examples/presets.toml and edit it")
+    except AmpemuError as exc:
+        raise BankError([str(exc)]) from None
     try:
-        doc = tomllib.loads(text)
+        doc = tomllib.loads(text, parse_float=_toml_float)
     except tomllib.TOMLDecodeError as exc:
         raise BankError([f"{path}: not valid TOML ({exc})"]) from None
+    except (RecursionError, ValueError) as exc:  # nesting thousands deep, an integer of thousands of digits
+        problem = "nested too deep" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:80]
+        raise BankError([f"{path}: not a preset bank ({problem}); see examples/presets.toml"]) from None
+    if _depth(doc) > MAX_DEPTH:
+        raise BankError([f"{path}: nested deeper than {MAX_DEPTH} levels; not a preset bank (see examples/presets.toml)"])
     return parse_bank(doc, path)

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 from engine.atomic import write_atomically
+from engine.errors import AmpemuError
+from engine.formats.json_file import loads_document, read_text_file
 
 
 def state_path() -> Path:
@@ -34,7 +36,8 @@ def load_current(names: list[str], path: Path | None = None) -> int:
     """Index of the saved preset in `names`; 0 when nothing (valid) was saved."""
     path = path or state_path()
     try:
-        name = json.loads(path.read_text(encoding="utf-8")).get("preset")
-    except (OSError, ValueError, AttributeError):
+        doc = loads_document(read_text_file(path, "preset state file", 4096), path)
+    except AmpemuError:  # missing, damaged or hostile: start on the first preset
         return 0
-    return names.index(name) if name in names else 0
+    name = doc.get("preset") if isinstance(doc, dict) else None
+    return names.index(name) if isinstance(name, str) and name in names else 0

@@ -17,7 +17,7 @@ from engine.errors import AmpemuError
 from engine.presets.bank import Bank
 from engine.presets.current import save_current
 from engine.presets.loudness import loudness_db, matching_gain_db
-from engine.realtime.channel import MAX_FADE, MAX_SLOTS, Channel
+from engine.realtime.channel import MAX_FADE, Channel
 from engine.slim_auto import load_for_playing
 from engine.streaming import StreamingModel
 
@@ -38,9 +38,6 @@ class LoadedBank:
 def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda: (128, 48000)) -> LoadedBank:
     """Load, compile, measure and reset every preset's model (one line per preset via `say`);
     a preset's slim "auto" is timed at the (period, rate) `host_settings()` returns."""
-    if len(bank.presets) > MAX_SLOTS:
-        raise AmpemuError(f"{bank.path}: {len(bank.presets)} presets, the engine holds at most {MAX_SLOTS}; "
-                          "split the bank")
     models, output_db, measured = [], [], {}
     for number, preset in enumerate(bank.presets, 1):
         model = load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say)

@@ -6,6 +6,8 @@ gains are consistent across .json and .nam files whatever their metadata claims.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine.render import render
@@ -33,11 +35,16 @@ def standard_guitar(rate: int) -> np.ndarray:
 
 
 def loudness_db(model: StreamingModel) -> float:
-    """RMS level in dBFS of the model's output on the standard phrase (state is reset after)."""
+    """RMS level in dBFS of the model's output on the standard phrase (state is reset after); NaN
+    when the output is not finite. Measured once per model (load_model measures it on loading)."""
+    if model.level_db is not None:
+        return model.level_db
     y = render(model, standard_guitar(model.sample_rate), block=256)
     model.reset()
+    if not np.all(np.isfinite(y)):
+        return math.nan
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
-    return 20.0 * np.log10(max(rms, 1e-9))
+    return 20.0 * math.log10(max(rms, 1e-9))
 
 
 def matching_gain_db(measured_db: float, target_db: float) -> float:

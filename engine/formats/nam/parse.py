@@ -196,7 +196,8 @@ def _allowed_channels(path, where: str, slimmable, channels: int, head_kernel: i
         return None
     if head_kernel != 1:
         raise _unsupported(path, where, "slimmable channel slicing with a head kernel above 1", "slimmable", slimmable)
-    allowed = (slimmable.get("kwargs") or {}).get("allowed_channels", list(range(1, channels + 1)))
+    kwargs = slimmable.get("kwargs") or {}
+    allowed = kwargs.get("allowed_channels", list(range(1, channels + 1))) if isinstance(kwargs, dict) else None
     if not isinstance(allowed, list) or not allowed or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
                                                            for v in allowed) \
             or any(b <= a for a, b in zip(allowed, allowed[1:])) or allowed[-1] != channels:
