@@ -1,6 +1,7 @@
 """What every backend's real-time callback does with one block, compiled and allocation-free.
 
-`render_block` applies Python's switching commands and the block's MIDI events at their frames,
+`render_block` plays non-finite input samples as silence (and clears a slot whose output overflows),
+applies Python's switching commands and the block's MIDI events at their frames,
 runs the playing source (a model slot through the same `process_block` as the offline render, or
 the dry input) with its gains, and mixes crossfades; `begin`/`finish` time the callback and update
 the statistics. The switching protocol (which slot may be faded in, who resets it) is described in
@@ -167,6 +168,32 @@ def _cc_gain(control, value):
 
 
 @njit(cache=True, error_model="numpy")
+def _finite(x, lo, hi):
+    for t in range(lo, hi):
+        if not np.isfinite(x[t]):
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _finite_input(d, x_in, n, stats):
+    """The block's input in our scratch with every NaN or Inf sample played as silence: one glitch of
+    the interface must not poison a model's state (JACK's port buffer may be shared: never written)."""
+    clean = _f32(d, ch.D_SCRATCH, 4 * ch.MAX_BLOCK)[3 * ch.MAX_BLOCK:3 * ch.MAX_BLOCK + n]
+    replaced = False
+    for t in range(n):
+        v = x_in[t]
+        if np.isfinite(v):
+            clean[t] = v
+        else:
+            clean[t] = 0.0
+            replaced = True
+    if replaced:
+        stats[ch.NON_FINITE] += 1
+    return clean
+
+
+@njit(cache=True, error_model="numpy")
 def _play(d, control, voice, source, x_in, out, lo, hi):
     """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains."""
     if source == ch.DRY:
@@ -184,6 +211,12 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
     for t in range(lo, hi):
         x[t] = x_in[t] * gain_in
     process_block(layout, weights, state, cursor, x[lo:hi], out[lo:hi])
+    if not _finite(out, lo, hi):  # overflowed (a huge input): this segment silent, the slot starts afresh
+        state[:] = 0.0
+        cursor[:] = 0
+        for t in range(lo, hi):
+            out[t] = 0.0
+        _i64(d, ch.D_STATS, ch.STATS_SIZE)[ch.NON_FINITE] += 1
     gain_out = np.float32(control[ch.OUTPUT_GAIN] * control[ch.SLOT_GAIN + source]
                           * _cc_gain(control, voice[ch.CC_OUT]))
     for t in range(lo, hi):
@@ -232,9 +265,10 @@ def render_block(d, x_in, y, n):
         for t in range(n):
             y[t] = 0.0
         voice[ch.BLOCK_EVENTS] = 0
-        if n <= ch.MAX_BLOCK:  # muted (e.g. while tuning): the tuner still hears the input
-            _record_scope(d, stats, x_in, y, n)
+        if n <= ch.MAX_BLOCK:  # muted (e.g. while tuning): the tuner still hears the input, finite
+            _record_scope(d, stats, _finite_input(d, x_in, n, stats), y, n)
         return
+    x_in = _finite_input(d, x_in, n, stats)
     n_slots = d[ch.D_N_SLOTS]
     fade_frames = min(max(int(control[ch.FADE_FRAMES]), 0), ch.MAX_FADE)
     _apply_commands(d, voice, n_slots)

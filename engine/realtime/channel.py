@@ -88,8 +88,9 @@ PREEMPTED = 12  # callbacks whose wall time exceeded their CPU time by more than
 FADES = 13  # crossfades started
 WAITS = 14  # blocks in which the wanted source was a slot not yet reset (the switch waited)
 SCOPE_WRITE = 15  # frames written to the scope ring (monotonic; ring index = value % SCOPE_RING)
+NON_FINITE = 16  # blocks with a NaN/Inf input sample (played as silence) or a model output gone non-finite (slot cleared)
 PREEMPTION_NS = 50_000
-STATS_SIZE = 16
+STATS_SIZE = 17
 
 # callback time histogram: bin i counts callbacks that took [i, i+1) * BIN_NS; the last bin is open
 BIN_NS = 100
@@ -211,8 +212,8 @@ class Channel:
         self.histogram = np.zeros(HISTOGRAM_BINS, np.int64)
         self.midi_ring = np.zeros(MIDI_RING, np.int64)
         self.scope = np.zeros(2 * SCOPE_RING, np.float32)
-        # input after gain; output for buffer APIs; the fading-out source's output
-        self.scratch = np.zeros(3 * MAX_BLOCK, np.float32)
+        # input after gain; output for buffer APIs; the fading-out source's output; the input, finite
+        self.scratch = np.zeros(4 * MAX_BLOCK, np.float32)
         self.timespec = np.zeros(3, np.int64)  # clock_gettime's (tv_sec, tv_nsec), then the CPU time at start
         self.midi_event = np.zeros(3, np.int64)  # jack_midi_event_t: time (u32 + pad), size, data*
         self.descriptor = np.zeros(DESCRIPTOR_SIZE, np.int64)

@@ -171,3 +171,19 @@ def test_buffer_size_change_outside_the_callback_keeps_output_exact(engine, serv
     finally:
         admin.blocksize = 64  # the module's server is shared with the other tests
         admin.close()
+
+
+def test_nan_and_inf_input_play_as_silence_and_the_sound_goes_on(engine):
+    """A glitching interface's NaN/Inf samples reach the JACK callback: they play as zero samples
+    (the recording equals the offline render of the cleaned signal, bit for bit) and are counted."""
+    clean = guitar_like(0.5, RATE, seed=9)
+    dirty = clean.copy()
+    for at, value in ((300, np.nan), (5000, np.inf), (12000, -np.inf)):
+        dirty[at], clean[at] = value, 0.0
+    engine.start(connect=False)
+    rig = Rig(engine, dirty)
+    rig.run(freewheel=True)
+    recorded = rig.recording(0)
+    assert np.all(np.isfinite(recorded))
+    np.testing.assert_array_equal(recorded, offline(clean, rig.start_frame, 1.0, 1.0))
+    assert engine.channel.stats[ch.NON_FINITE] == 3

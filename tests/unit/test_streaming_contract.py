@@ -47,3 +47,60 @@ def test_causal_and_zero_latency(model):
     out = run_partition(model, impulse, [64])
     assert np.array_equal(out[:1000], base[:1000])
     assert out[1000] != base[1000]
+
+
+# --- the real-time path (engine/realtime/block.py, what the JACK and sounddevice callbacks run) -----
+
+def _live_blocks(model, x, block=64):
+    """x through the real-time block code, slot 0 playing, in `block`-frame calls."""
+    from engine.realtime import channel as ch
+    from engine.realtime.block import interleaved_block, render_block
+
+    channel = ch.Channel([model])
+    channel.start_on(0)
+    model.reset()
+    y = np.empty_like(x)
+    for start in range(0, x.size, block):
+        n = min(block, x.size - start)
+        if (start // block) % 2:  # the buffer-API variant (sounddevice) on every other block
+            out = np.empty((n, 1), np.float32)
+            interleaved_block(channel.descriptor, np.ascontiguousarray(x[start:start + n, None]), out)
+            y[start:start + n] = out[:, 0]
+        else:
+            render_block(channel.descriptor, x[start:start + n], y[start:start + n], n)
+    return y, int(channel.stats[ch.NON_FINITE])
+
+
+def test_live_path_plays_nan_and_inf_input_as_silence(model):
+    """One NaN or Inf sample from a glitching interface is played as a zero sample, sample-exact, and
+    counted; it never reaches the model's state, so the pedal keeps sounding (the LSTM used to stay
+    NaN until a reset)."""
+    x = guitar_like(0.1, model.sample_rate, seed=7)
+    dirty, clean = x.copy(), x.copy()
+    for at, value in ((100, np.nan), (1000, np.inf), (1001, -np.inf), (3000, np.nan)):
+        dirty[at], clean[at] = value, 0.0
+    y, counted = _live_blocks(model, dirty)
+    expected, _ = _live_blocks(model, clean)
+    assert np.all(np.isfinite(y))
+    assert np.array_equal(y, expected)
+    assert counted == 3  # blocks holding a bad sample (1000 and 1001 share one)
+
+
+def test_live_path_clears_a_slot_whose_output_goes_non_finite(model):
+    """Whatever poisons a model's state (here NaN written into it; live, a sum that overflows), the
+    block that shows it plays silence, the slot starts afresh, and the next block sounds again."""
+    from engine.realtime import channel as ch
+    from engine.realtime.block import render_block
+
+    channel = ch.Channel([model])
+    channel.start_on(0)
+    x = guitar_like(0.05, model.sample_rate, seed=8)
+    y = np.empty_like(x)
+    render_block(channel.descriptor, x[:64], y[:64], 64)
+    model.state[:] = np.nan
+    for start in range(64, x.size, 64):
+        render_block(channel.descriptor, x[start:start + 64], y[start:start + 64], min(64, x.size - start))
+    assert np.all(np.isfinite(y))
+    assert np.array_equal(y[64:128], np.zeros(64, np.float32))  # the poisoned block: silence
+    assert np.abs(y[128:]).max() > 1e-4  # playing again from the next block
+    assert channel.stats[ch.NON_FINITE] == 1
