@@ -41,6 +41,7 @@ from numba.extending import intrinsic
 
 from ampemu_tools.bench_models import Target
 from engine import families
+from engine.errors import AmpemuError
 from engine.kernels.dispatch import process_block
 
 RATES = (44100, 48000)
@@ -132,10 +133,17 @@ class Runner:
 
 
 def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
+    from engine.models import check_finite
+
     family = families.by_name(target.family)
     if family.backend != "numba":
         raise Unavailable(f"an {family.suffix} file plays on {family.backend} only")
-    model = family.load(target.model, fast, "", None)
+    try:
+        model = family.load(target.model, fast, "", None)
+    except families.BeyondLimits as exc:
+        raise AmpemuError(f"{target.source}: {exc}") from None
+    if target.source != "built-in":
+        check_finite(model, target.source)  # a file the engine would refuse to play is not timed either
     arrays = (model.layout, model.weights, model.state, model.cursor)
 
     def timed(x, y, block, times, budget_ns):

@@ -20,7 +20,7 @@ TICK_S = 1.0
 
 class CompileProgress(event.Listener):
     def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
+        self._stream = stream  # None: whatever sys.stderr is when a line is written
         self.depth = 0  # compiles nest: a function compiles the helpers it calls
         self.done = 0
         self.started = None
@@ -68,6 +68,10 @@ class CompileProgress(event.Listener):
     def close(self) -> None:
         with self._lock:
             self.finish()
+
+    @property
+    def stream(self):
+        return self._stream or sys.stderr
 
     def _tty(self) -> bool:
         return hasattr(self.stream, "isatty") and self.stream.isatty()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import math
+import os
+import zipfile
+from pathlib import Path
 
 from engine.errors import AmpemuError
 
@@ -28,15 +33,74 @@ def add_checkpoint_argument(p) -> None:
 
 
 def load_checkpoint(path):
-    from pathlib import Path
-
     from training.module import CaptureModule
 
-    if not Path(path).exists():
-        raise AmpemuError(f"{path}: no such checkpoint")
+    check_checkpoint_file(path)
     try:
         module = CaptureModule.load_from_checkpoint(path, map_location="cpu")
     except Exception as exc:  # torch raises many kinds for a foreign or truncated file
         raise AmpemuError(f"{path}: not an ampemu training checkpoint ({exc.__class__.__name__}: "
                           f"{str(exc).splitlines()[0][:100]})") from None
     return module.eval()
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of 1 or more."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number above 0")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number in 0..1 (1 excluded)."""
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: must be in 0..1 (1 excluded)")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number, 0 or more")
+    return value
+
+
+def dilation_list(text: str) -> list[int]:
+    """argparse type: comma-separated positive integers (1..65536)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: give comma-separated integers, e.g. 1,2,4,8") from None
+    if not all(1 <= v <= 1 << 16 for v in values):
+        raise argparse.ArgumentTypeError(f"{text}: every dilation must be 1..65536")
+    return values
+
+
+def check_run_dir(path) -> None:
+    """The run folder can be created or written: checked before anything is written into it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AmpemuError(f"{path}: exists and is not a folder; give a folder for the run (--run-dir)")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise AmpemuError(f"{existing}: cannot write there (read-only or no permission); choose another --run-dir")
+
+
+def check_checkpoint_file(path) -> None:
+    """A training checkpoint is a torch zip archive: refuse anything else before torch unpickles it."""
+    path = Path(path)
+    if not path.is_file():
+        raise AmpemuError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):
+        raise AmpemuError(f"{path}: not a training checkpoint (not a torch archive); give a .ckpt from a run's "
+                          "checkpoints/ folder")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from training import recipe
-from training.cli_support import add_capture_arguments, require_training_stack
+from training.cli_support import (add_capture_arguments, check_checkpoint_file, check_run_dir, dilation_list, load_checkpoint,
+                                  non_negative_float, positive_float, positive_int, require_training_stack,
+                                  unit_interval)
 
 
 def add_arguments(p) -> None:
@@ -12,24 +14,25 @@ def add_arguments(p) -> None:
     p.add_argument("--preset", default=recipe.PRESET,
                    help=f"model: {', '.join(recipe.PRESET_NAMES)} (default {recipe.PRESET}; nam-* write model.nam, "
                         "the gated ones model.json)")
-    p.add_argument("--channels", type=int, default=None, help="override a gated preset's channel count")
-    p.add_argument("--kernel-size", type=int, default=None, help="override a gated preset's kernel size")
-    p.add_argument("--dilations", type=lambda s: [int(v) for v in s.split(",")], default=None,
+    p.add_argument("--channels", type=positive_int, default=None, help="override a gated preset's channel count")
+    p.add_argument("--kernel-size", type=positive_int, default=None, help="override a gated preset's kernel size")
+    p.add_argument("--dilations", type=dilation_list, default=None,
                    help="override a gated preset's dilations, comma-separated (e.g. 1,2,4,8)")
-    p.add_argument("--max-epochs", type=int, default=None, help="stop after N passes over the train split")
-    p.add_argument("--max-time", type=float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
+    p.add_argument("--max-epochs", type=positive_int, default=None, help="stop after N passes over the train split")
+    p.add_argument("--max-time", type=positive_float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
     p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint (e.g. DIR/checkpoints/last.ckpt)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--window", type=int, default=recipe.WINDOW, help=f"training window in samples (default {recipe.WINDOW})")
-    p.add_argument("--batch-size", type=int, default=recipe.BATCH, help=f"windows per step (default {recipe.BATCH})")
-    p.add_argument("--lr", type=float, default=recipe.LR,
+    p.add_argument("--window", type=positive_int, default=recipe.WINDOW,
+                   help=f"training window in samples (default {recipe.WINDOW})")
+    p.add_argument("--batch-size", type=positive_int, default=recipe.BATCH, help=f"windows per step (default {recipe.BATCH})")
+    p.add_argument("--lr", type=positive_float, default=recipe.LR,
                    help=f"Adam learning rate (default {recipe.LR:g}, cosine decay to {100 * recipe.LR_FINAL_RATIO:g} %%)")
-    p.add_argument("--pre-emphasis", type=float, default=recipe.PRE_EMPHASIS,
+    p.add_argument("--pre-emphasis", type=unit_interval, default=recipe.PRE_EMPHASIS,
                    help=f"coefficient of the loss's pre-emphasised term (default {recipe.PRE_EMPHASIS:g}; 0 = plain ESR only)")
-    p.add_argument("--dc-weight", type=float, default=0.0, help="weight of a DC-offset term in the loss")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--dc-weight", type=non_negative_float, default=0.0, help="weight of a DC-offset term in the loss")
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="CPU threads for torch (default 1; more only helps large presets on idle cores)")
-    p.add_argument("--val-every", type=int, default=recipe.VALIDATE_EVERY, metavar="STEPS",
+    p.add_argument("--val-every", type=positive_int, default=recipe.VALIDATE_EVERY, metavar="STEPS",
                    help=f"validate every STEPS steps, or every epoch when that is shorter (default {recipe.VALIDATE_EVERY})")
     p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu (default auto)")
     p.add_argument("--devices", default="auto", help="Lightning devices, e.g. 2 (default auto)")
@@ -37,7 +40,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    check_run_dir(args.run_dir)
+    if args.resume:
+        check_checkpoint_file(args.resume)
     require_training_stack()
+    if args.resume:
+        load_checkpoint(args.resume)  # a damaged one is one line here, not an unpickling traceback mid-setup
     from training.fit import TrainConfig, train
 
     devices = int(args.devices) if str(args.devices).isdigit() else args.devices

@@ -190,17 +190,28 @@ def add_arguments(p) -> None:
     p.add_argument("--presets", default=None, help="preset bank whose models' sample rates are checked")
 
 
-def _bank_models(path) -> list[tuple[str, int]]:
+def bank_models(path) -> tuple[list[tuple[str, int]], list[Finding]]:
+    """(name, rate) of each preset whose model loads, and a FAIL finding for each that does not
+    (`run` plays the bank without it)."""
     if path is None:
-        return []
+        return [], []
+    from engine.errors import AmpemuError
     from engine.models import load_model
     from engine.presets.bank import load_bank
 
-    return [(p.name, load_model(p.model).sample_rate) for p in load_bank(path).presets]
+    models, broken = [], []
+    for preset in load_bank(path).presets:
+        try:
+            models.append((preset.name, load_model(preset.model).sample_rate))
+        except AmpemuError as exc:
+            broken.append(Finding(FAIL, f"preset '{preset.name}'", f"skipped when playing: {exc}",
+                                  "fix or replace its model file (ampemu presets check lists every problem)"))
+    return models, broken
 
 
 def run(args) -> int:
-    findings = run_checks(System(), _bank_models(args.presets))
+    models, broken = bank_models(args.presets)
+    findings = run_checks(System(), models) + broken
     for finding in findings:
         print(finding.line())
     print(web_link(token_path(), socket.gethostname()))

@@ -17,7 +17,7 @@ from engine.presets.bank import GAIN_RANGE_DB, default_bank_path, load_bank
 from engine.presets.current import load_current
 from engine.presets.footswitch import start_footswitches
 from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
-from engine.realtime.channel import BLOCKS, MAX_BLOCK, Snapshot
+from engine.realtime.channel import BLOCKS, MAX_BLOCK, NON_FINITE, Snapshot
 from engine.realtime.jack_host import server_settings
 from engine.realtime.memory import lock_memory
 from engine.sd_notify import SystemdNotifier
@@ -63,12 +63,24 @@ def add_arguments(p) -> None:
     p.add_argument("--latency", default="low", help="sounddevice backend: 'low', 'high' or seconds (default low)")
 
 
-def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int) -> str:
+def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int, seconds: float | None = None,
+               broken: int = 0) -> str:
+    """One --stats line for a window of `seconds`; it starts with a warning when audio stalled."""
     period_us = block / rate * 1e6
     load = 100.0 * window.mean_us() / period_us
-    return (f"blocks {now.blocks} xruns {now.xruns} | last {window.blocks} blocks: callback mean {window.mean_us():.1f} us "
+    line = (f"blocks {now.blocks} xruns {now.xruns} | last {window.blocks} blocks: callback mean {window.mean_us():.1f} us "
             f"p99 {window.percentile_us(99):.1f} us max {window.max_us():.1f} us, DSP load {load:.1f}% of "
             f"{period_us:.0f} us | longest callback CPU time so far {now.cpu_max_us():.1f} us")
+    if window.stats[NON_FINITE]:
+        line += f" | {window.stats[NON_FINITE]} blocks with NaN/Inf audio (played as silence)"
+    if broken:
+        line += f" | {broken} broken preset(s) skipped"
+    expected = seconds * rate / block if seconds else 0
+    if expected and window.blocks < expected / 2:
+        state = "stopped" if window.blocks == 0 else "stalling"
+        line = (f"WARNING: audio {state}: {window.blocks} of about {expected:.0f} blocks in the last {seconds:g} s "
+                f"(JACK server stalled, or the interface is gone?) | " + line)
+    return line
 
 
 def _host(args, models):
@@ -145,7 +157,11 @@ def run(args) -> int:
                   flush=True)
             if notifier:
                 notifier.ready(f"playing {playing}")
-            _main_loop(args, host, CurrentPreset(host.channel, loaded.names) if loaded else None, notifier)
+            if loaded and loaded.broken:
+                print(f"ampemu run: WARNING: {len(loaded.broken)} preset(s) skipped, their model did not load: "
+                      + "; ".join(loaded.broken), flush=True)
+            _main_loop(args, host, CurrentPreset(host.channel, loaded.names) if loaded else None, notifier,
+                       len(loaded.broken) if loaded else 0)
             if host.shutdown_reason:
                 raise AmpemuError(f"the JACK server shut down ({host.shutdown_reason.strip()}); exiting")
     finally:
@@ -181,9 +197,9 @@ def _start_web(address, host, loaded, restart):
     return web
 
 
-def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotifier | None) -> None:
+def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotifier | None, broken: int = 0) -> None:
     """Until stopped: save preset changes, ping the watchdog while the callback advances, print stats."""
-    started = time.monotonic()
+    started = shown = time.monotonic()
     previous, next_stats = host.channel.snapshot(), started + args.stats_interval
     tick = min(LOOP_S, notifier.watchdog_interval or LOOP_S) if notifier else LOOP_S
     while not host.stopped.is_set():
@@ -201,5 +217,6 @@ def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotif
             notifier.watchdog(int(host.channel.stats[BLOCKS]))
         if args.stats and time.monotonic() >= next_stats:
             now = host.channel.snapshot()
-            print(stats_line(now, now.since(previous), host.samplerate, host.blocksize), flush=True)
-            previous, next_stats = now, next_stats + args.stats_interval
+            print(stats_line(now, now.since(previous), host.samplerate, host.blocksize, time.monotonic() - shown,
+                             broken), flush=True)
+            previous, next_stats, shown = now, next_stats + args.stats_interval, time.monotonic()

@@ -1,7 +1,9 @@
 """The preset bank: one human-edited TOML file (see examples/presets.toml for every key).
 
 `load_bank` validates everything and reports all problems at once, one line each, so a guitarist
-fixes the file in one go. Model paths are resolved against the bank file's folder.
+fixes the file in one go. Model paths are resolved against the bank file's folder; whether each
+model file loads is checked when playing (a broken one is skipped, presets/live.py) and by
+`ampemu presets check`.
 """
 
 from __future__ import annotations
@@ -121,8 +123,7 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
         model_path = (folder / model).resolve() if not os.path.isabs(model) else Path(model)
         if model_path.suffix.lower() not in families.suffixes("numba"):
             problems.add(where, f"model {model} is not a {' or '.join(families.suffixes('numba'))} file")
-        elif not model_path.exists():
-            problems.add(where, f"model {model_path} not found")
+        # a missing or broken model file is not the bank's fault: that preset is skipped when playing
         gains = [_number(problems, where, key, entry.get(key, 0.0), *GAIN_RANGE_DB)
                  for key in ("input_gain_db", "output_gain_db")]
         program = entry.get("program")

@@ -1,6 +1,7 @@
 """Playing a preset bank live: everything loaded before the first block, slots reset off the callback.
 
-Before going live every preset's model is loaded into its own slot (two presets with the same file
+Before going live every preset's model is loaded into its own slot (a preset whose model is missing
+or broken is left out and reported: the rest of the bank plays) (two presets with the same file
 get two copies: each needs its own state), compiled, level-matched and reset, so a switch never loads
 or compiles anything. While playing, the callback only fades into slots that are ready; when a fade
 ends it releases the old slot, and the `Housekeeper` thread resets (and prewarms) released slots and
@@ -10,11 +11,11 @@ marks them ready again (docs/presets.md). The preset that plays is saved atomica
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import AmpemuError
-from engine.presets.bank import Bank
+from engine.presets.bank import Bank, Preset
 from engine.presets.current import save_current
 from engine.presets.loudness import loudness_db, matching_gain_db
 from engine.realtime.channel import MAX_FADE, Channel
@@ -27,20 +28,28 @@ HOUSEKEEPING_INTERVAL_S = 0.002  # a switch back to a just-released slot waits a
 @dataclass
 class LoadedBank:
     bank: Bank
-    models: list[StreamingModel]  # slot i plays preset i
+    presets: list[Preset]  # the presets that play: slot i plays presets[i]
+    models: list[StreamingModel]
     output_db: list[float]  # slot i's own output gain: level adjust or level matching, plus the preset's trim
+    broken: list[str] = field(default_factory=list)  # "name: why" of each preset whose model did not load
 
     @property
     def names(self) -> list[str]:
-        return [p.name for p in self.bank.presets]
+        return [p.name for p in self.presets]
 
 
 def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda: (128, 48000)) -> LoadedBank:
     """Load, compile, measure and reset every preset's model (one line per preset via `say`);
     a preset's slim "auto" is timed at the (period, rate) `host_settings()` returns."""
-    models, output_db, measured = [], [], {}
+    presets, models, output_db, measured, broken = [], [], [], {}, []
     for number, preset in enumerate(bank.presets, 1):
-        model = load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say)
+        try:
+            model = load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say)
+        except AmpemuError as exc:  # one bad file must not silence the whole pedal
+            broken.append(f"{preset.name}: {exc}")
+            say(f"preset {number}/{len(bank.presets)} {preset.name}: BROKEN, skipped (next/previous pass over it, "
+                f"its Program Change is ignored): {exc}")
+            continue
         if bank.level_match:
             if preset.model not in measured:  # the same capture plays equally loud in every preset
                 measured[preset.model] = loudness_db(model)
@@ -49,22 +58,25 @@ def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda
         else:
             level, note = model.output_gain_db, f"level adjust {model.output_gain_db:+.1f} dB"
         say(f"preset {number}/{len(bank.presets)} {preset.name}: {model.description}, {note}")
+        presets.append(preset)
         models.append(model)
         output_db.append(level + preset.output_gain_db)
+    if not models:
+        raise AmpemuError(f"{bank.path}: no preset's model loads ({'; '.join(broken)})")
     rates = sorted({m.sample_rate for m in models})
     if len(rates) > 1:
         raise AmpemuError(f"{bank.path}: the presets mix sample rates {rates}; JACK runs at one rate, so use "
                           "captures made at the same rate (ampemu presets check lists them)")
-    return LoadedBank(bank, models, output_db)
+    return LoadedBank(bank, presets, models, output_db, broken)
 
 
 def configure(channel: Channel, loaded: LoadedBank, rate: int, start: int) -> None:
     """Gains, crossfade, MIDI map and the first preset, written before the callback runs."""
     bank = loaded.bank
-    for slot, preset in enumerate(bank.presets):
+    for slot, preset in enumerate(loaded.presets):
         channel.set_slot_gains(slot, preset.input_gain_db, loaded.output_db[slot])
     channel.set_crossfade(min(MAX_FADE, max(1, round(bank.crossfade_ms * rate / 1000))), bank.crossfade_curve)
-    programs = {p.program: slot for slot, p in enumerate(bank.presets) if p.program is not None}
+    programs = {p.program: slot for slot, p in enumerate(loaded.presets) if p.program is not None}
     channel.set_midi_map(bank.midi_channel, bank.cc, programs)
     channel.start_on(start)
 

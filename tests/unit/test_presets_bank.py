@@ -62,7 +62,12 @@ def test_relative_model_paths_resolve_against_the_bank(tmp_path, models):
 
 BAD = [
     ("no-presets", 'midi_channel = 1\n', "no [[preset]] entries"),
-    ("missing-model", '[[preset]]\nname = "A"\nmodel = "nowhere.json"\n', "model"),
+    ("too-many-presets", "".join(f'[[preset]]\nname = "P{i}"\nmodel = "{{klon}}"\n' for i in range(33)),
+     "33 presets; the engine holds at most 32"),
+    ("duplicate-name", '[[preset]]\nname = "A"\nmodel = "{klon}"\n[[preset]]\nname = "A"\nmodel = "{plexi}"\n',
+     "another preset has the same name"),
+    ("nested-too-deep", "x = " + "[" * 3000 + "]" * 3000 + '\n[[preset]]\nname = "A"\nmodel = "{klon}"\n',
+     "not a preset bank (nested too deep)"),
     ("bad-format", '[[preset]]\nname = "A"\nmodel = "a.wav"\n', "is not a .json or .nam file"),
     ("no-name", '[[preset]]\nmodel = "{klon}"\n', "needs a 'name'"),
     ("duplicate-program", '[[preset]]\nname = "A"\nmodel = "{klon}"\nprogram = 1\n'
@@ -93,7 +98,7 @@ def test_all_problems_are_reported_at_once(tmp_path, models):
     text = 'midi_channel = 0\ncrossfade_ms = -1\n[[preset]]\nname = "A"\nmodel = "x.json"\nprogram = 300\n'
     with pytest.raises(BankError) as info:
         load_bank(write(tmp_path, text, models))
-    assert len(info.value.lines) == 4
+    assert len(info.value.lines) == 3  # a missing model is the preset's problem, not the bank's (below)
 
 
 def test_presets_check_loads_every_model_and_reports_levels(tmp_path, models, capsys):
@@ -154,3 +159,12 @@ def test_example_bank_is_valid(models):
         pytest.fail("examples/models/demo-overdrive.json is missing: the example bank must use a shipped model")
     assert len(load_bank(bank_path).presets) >= 2
     assert os.path.exists(REPO / "pi" / "default-presets.toml")
+
+
+def test_a_missing_model_is_a_failed_preset_not_a_broken_bank(tmp_path, models, capsys):
+    text = GOOD.replace("{plexi}", str(tmp_path / "nowhere.json"))
+    bank = load_bank(write(tmp_path, text, models))
+    assert [p.name for p in bank.presets] == ["Klon", "Plexi"]
+    assert main(["presets", "check", str(bank.path)]) == 2
+    out = capsys.readouterr().out
+    assert "ok   Klon" in out and "FAIL preset 'Plexi':" in out and "no such model file" in out
