@@ -14,6 +14,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from engine.errors import AmpemuError
+
 
 def _mode_for(path: Path) -> int:
     """An overwritten file keeps its mode; a new one gets what open() would give (0666 less the umask)."""
@@ -49,4 +51,17 @@ def write_atomically(path, data: bytes | str) -> Path:
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
+    return path
+
+
+def check_writable(path, what: str = "output") -> Path:
+    """Refuse, before any work, an output that cannot be written: a folder, a missing or read-only folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise AmpemuError(f"{path}: is a folder; give a file name for the {what}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise AmpemuError(f"{path}: the folder {folder} does not exist; create it or write the {what} elsewhere")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AmpemuError(f"{path}: cannot write into {folder} (read-only or no permission); write the {what} elsewhere")
     return path

@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from engine.atomic import replacing
+from engine.atomic import check_writable, replacing
 from engine.errors import AmpemuError
+
+
+MAX_SAMPLES = 100_000_000  # 400 MB as float32: a long take fits, a file that would exhaust a Pi's memory does not
 
 
 def warn(message: str) -> None:
@@ -24,7 +27,13 @@ def read_wav(path, channel: int | None = None) -> tuple[np.ndarray, int]:
     path = Path(path)
     if not path.exists():
         raise AmpemuError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or device would block or never end; a folder is no audio
+        raise AmpemuError(f"{path}: is not a regular file (a folder, pipe or device); give the audio file itself")
     try:
+        info = sf.info(str(path))
+        if info.frames * info.channels > MAX_SAMPLES:
+            raise AmpemuError(f"{path}: {info.frames} frames x {info.channels} channels is more than ampemu reads at "
+                              f"once ({MAX_SAMPLES // 48000 // 60} min of mono at 48 kHz); cut the file into parts")
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AmpemuError(f"{path}: not a readable audio file ({str(exc).splitlines()[0][:120]})") from None
@@ -49,8 +58,7 @@ def write_wav(path, audio: np.ndarray, rate: int, protect: tuple = ()) -> Path:
     for other in protect:
         if Path(other).exists() and path.exists() and os.path.samefile(path, other):
             raise AmpemuError(f"{path}: refusing to overwrite the input file; choose another output name")
-    if path.parent and not path.parent.exists():
-        raise AmpemuError(f"{path}: the folder {path.parent} does not exist")
+    check_writable(path, "audio file")
     with replacing(path, suffix=".wav") as tmp:
         sf.write(str(tmp), np.asarray(audio, dtype=np.float32), rate, subtype="FLOAT", format="WAV")
     return path

@@ -88,7 +88,7 @@ def test_every_bad_model_is_refused_by_info_process_and_bench(place):
     argvs = []
     for model in bad_models(place):
         argvs += [["info", model], ["process", "--model", model, str(place / "in.wav"), out],
-                  ["bench", model, "--blocks", "64", "--seconds", "0.01", "--backends", "numba", "--no-progress"]]
+                  ["bench", model, "--blocks", "64", "--seconds", "0.01", "--backends", "numba-exact", "--no-progress"]]
     results = drive(argvs)
     assert not problems(results), "\n".join(problems(results))
     assert not (place / "out.wav").exists()  # nothing half-written
@@ -125,7 +125,7 @@ def test_every_bad_wav_and_output_is_refused_by_process(place):
               ["process", "--model", model, "--block", "0", wav_in, str(place / "out.wav")],
               ["bench", "nam-nano", "--blocks", "100000000", "--no-progress"],
               ["bench", "nam-nano", "--seconds", "nan", "--no-progress"],
-              ["bench", "nam-nano", "--blocks", "64", "--seconds", "0.01", "--backends", "numba", "--no-progress",
+              ["bench", "nam-nano", "--blocks", "64", "--seconds", "0.01", "--backends", "numba-exact", "--no-progress",
                "--json", str(place / "folder.json")]]
     results = drive(argvs)
     assert not problems(results), "\n".join(problems(results))

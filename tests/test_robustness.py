@@ -87,6 +87,7 @@ def test_weights_that_overflow_are_refused_at_load(tmp_path):
 
     model = random_nam("nano")
     for array in model.arrays:
+        array.rechannel = array.rechannel * np.float32(1e36)  # finite, but products overflow: inf - inf = NaN
         array.conv_weights = [w * np.float32(1e36) for w in array.conv_weights]
     write_nam(model, tmp_path / "loud.nam")
     with pytest.raises(AmpemuError, match="loud.nam: the model's output on a guitar phrase is NaN or infinite"):

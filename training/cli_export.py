@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine import families
+from engine.atomic import check_writable
 from training.cli_support import add_checkpoint_argument, load_checkpoint, require_training_stack
 
 FORMATS = tuple(f.exporter for f in families.families() if f.exporter)  # the registry is torch-free
@@ -17,6 +18,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    check_writable(args.out, "model file")
     require_training_stack()
     from training.export import export
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from training import recipe
-from training.cli_support import (add_capture_arguments, check_checkpoint_file, check_run_dir, dilation_list, load_checkpoint,
-                                  non_negative_float, positive_float, positive_int, require_training_stack,
-                                  unit_interval)
+from training.cli_support import (add_capture_arguments, check_checkpoint_file, check_run_dir, dilation_list,
+                                  load_checkpoint, non_negative_float, positive_float, positive_int,
+                                  require_training_stack, unit_interval)
 
 
 def add_arguments(p) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from ampemu_tools import pi5_estimate
-from engine.atomic import write_atomically
+from engine.atomic import check_writable, write_atomically
 from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
 from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
 from engine.errors import AmpemuError
@@ -62,6 +62,8 @@ def run(args) -> int:
         if not 0 < value <= MAX_SECONDS:  # also refuses nan
             raise AmpemuError(f"{option} {value}: give a number of seconds in (0, {MAX_SECONDS}]")
     blocks = _int_list(args.blocks)
+    if args.json:
+        check_writable(args.json, "JSON report")
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
     if args.slim:
         sized = [slimmed_target(t, size) for t in targets for size in args.slim]

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from engine import families
+from engine.atomic import check_writable
 from engine.audio_io import read_wav, warn, write_wav
 from engine.errors import AmpemuError
 from engine.models import load_model
@@ -30,6 +31,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.block < 1:
         raise AmpemuError(f"--block {args.block}: the block size must be at least 1 sample")
+    check_writable(args.output, "output WAV")  # before the work, not after it
     audio, rate = read_wav(args.input, args.channel)
     model = _load(args)
     if rate != model.sample_rate:
