@@ -132,7 +132,6 @@ def test_every_bad_wav_and_output_is_refused_by_process(place):
     assert sf.read(wav_in)[0].size == 4800  # the input survived
 
 
-@pytest.mark.slow
 def test_training_commands_refuse_bad_captures_checkpoints_and_run_dirs(place):
     """train, export and test on bad WAVs, checkpoints and run folders (torch: one batch, no address cap:
     torch maps more address space than it uses; the peak RSS is still checked)."""
