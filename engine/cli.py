@@ -88,24 +88,26 @@ def expected_failure(exc: BaseException) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     from engine import compile_progress
 
-    args = build_parser().parse_args(argv)
     progress = compile_progress.install()
+    command = "ampemu"
     try:
+        args = build_parser().parse_args(argv)
+        command = f"ampemu {args.command}"
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         during = " while compiling the kernels (nothing was cached; the next start compiles again)" \
             if compile_progress.compiling() else ""
-        print(f"\nampemu {args.command}: interrupted{during}", file=sys.stderr)
+        print(f"\n{command}: interrupted{during}", file=sys.stderr)
         return 130
+    except SystemExit:  # argparse's own exit (--help, a bad argument: one line, see Parser)
+        raise
     except BaseException as exc:  # noqa: BLE001 - the front door: every failure ends here
-        if isinstance(exc, SystemExit):
-            raise
         line = expected_failure(exc)
         if line is None:
             traceback.print_exc()
-            print(f"ampemu {args.command}: {REPORT}", file=sys.stderr)
+            print(f"{command}: {REPORT}", file=sys.stderr)
             return 1
-        print(f"ampemu {args.command}: error: {line}", file=sys.stderr)
+        print(f"{command}: error: {line}", file=sys.stderr)
         return 2
     finally:
         progress.close()

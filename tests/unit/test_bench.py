@@ -124,7 +124,7 @@ def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 3
     assert "missing.nam: no such model file" in errors[0]
-    assert "at least 1 sample" in errors[1]
+    assert "block sizes must be 1..8192 frames" in errors[1]
     assert "unknown cuda" in errors[2]
     with pytest.raises(AmpemuError, match="neither a built-in"):
         resolve_target(str(Path(tmp_path / "model.wav")))
