@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from engine import families
 from engine.atomic import check_writable
 from engine.audio_io import read_wav, warn, write_wav
@@ -40,6 +42,10 @@ def run(args) -> int:
     started = time.perf_counter()
     out = render(model, audio, block=args.block, progress=audio.size > 10 * rate)
     elapsed = time.perf_counter() - started
+    if not np.all(np.isfinite(out)):
+        first = int(np.flatnonzero(~np.isfinite(out))[0])
+        raise AmpemuError(f"{args.model}: its output goes NaN or infinite at sample {first} of {args.input} "
+                          "(weights that overflow on this input); nothing written: retrain or use another model")
     write_wav(args.output, out, rate, protect=(args.input,))
     print(f"wrote {args.output}: {audio.size / rate:.1f} s at {rate} Hz in {elapsed:.2f} s "
           f"(real-time factor {elapsed * rate / audio.size:.4f}, block {args.block})")
