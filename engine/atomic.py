@@ -63,5 +63,6 @@ def check_writable(path, what: str = "output") -> Path:
     if not folder.is_dir():
         raise AmpemuError(f"{path}: the folder {folder} does not exist; create it or write the {what} elsewhere")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise AmpemuError(f"{path}: cannot write into {folder} (read-only or no permission); write the {what} elsewhere")
+        raise AmpemuError(f"{path}: cannot write into {folder} (read-only or no permission); "
+                          f"write the {what} elsewhere")
     return path

@@ -16,7 +16,6 @@ layer L holds the linear mix over the concatenated skips (`W`: L*C, `b`: 1). A w
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -256,5 +256,6 @@ def load_bank(path) -> Bank:
         problem = "nested too deep" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:80]
         raise BankError([f"{path}: not a preset bank ({problem}); see examples/presets.toml"]) from None
     if _depth(doc) > MAX_DEPTH:
-        raise BankError([f"{path}: nested deeper than {MAX_DEPTH} levels; not a preset bank (see examples/presets.toml)"])
+        raise BankError([f"{path}: nested deeper than {MAX_DEPTH} levels; not a preset bank "
+                         "(see examples/presets.toml)"])
     return parse_bank(doc, path)

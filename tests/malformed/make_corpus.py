@@ -10,6 +10,7 @@ like files) cannot live in git: the test makes them.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import struct
@@ -35,7 +36,8 @@ def a1_weight_count(cfg) -> int:
 
 def nam_doc(layers, weights=None, **extra) -> dict:
     count = sum(a1_weight_count(cfg) for cfg in layers) + 1
-    doc = {"version": "0.5.4", "architecture": "WaveNet", "config": {"layers": layers, "head": None, "head_scale": 0.02},
+    doc = {"version": "0.5.4", "architecture": "WaveNet",
+           "config": {"layers": layers, "head": None, "head_scale": 0.02},
            "weights": weights if weights is not None else [0.01] * count, "sample_rate": 48000, "metadata": {}}
     doc.update(extra)
     return doc
@@ -214,11 +216,10 @@ def banks() -> dict[str, str]:
 
 
 def checkpoints() -> dict[str, bytes]:
-    junk_zip = HERE / "junk.zip"
-    with zipfile.ZipFile(junk_zip, "w") as z:
-        z.writestr("archive/data.pkl", b"\x80\x05garbage")
-    data = junk_zip.read_bytes()
-    junk_zip.unlink()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:  # a torch archive's shape, a pickle that is not one; fixed date
+        z.writestr(zipfile.ZipInfo("archive/data.pkl", date_time=(2026, 1, 1, 0, 0, 0)), b"\x80\x05garbage")
+    data = buffer.getvalue()
     return {"empty.ckpt": b"", "random.ckpt": bytes(range(256)) * 16, "text.ckpt": b"not a checkpoint\n",
             "zip_with_garbage_pickle.ckpt": data}
 
