@@ -79,8 +79,16 @@ def bad_models(place: Path) -> list[str]:
     return files + special(place, "nam") + special(place, "json")[:3]
 
 
-def test_corpus_is_at_least_sixty_files():
-    assert sum(1 for p in CORPUS.rglob("*") if p.is_file()) >= 60
+def test_the_corpus_is_what_its_script_makes_and_at_least_sixty_files(tmp_path):
+    sys.path.insert(0, str(HERE))
+    try:
+        from make_corpus import make
+    finally:
+        sys.path.remove(str(HERE))
+    assert make(tmp_path) >= 60
+    made = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    committed = {p.relative_to(CORPUS): p.read_bytes() for p in CORPUS.rglob("*") if p.is_file()}
+    assert made == committed, "run python tests/malformed/make_corpus.py and commit the corpus"
 
 
 def test_every_bad_model_is_refused_by_info_process_and_bench(place):

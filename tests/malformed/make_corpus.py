@@ -14,13 +14,11 @@ import io
 import json
 import shutil
 import struct
-import sys
 import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-sys.path.insert(0, str(HERE.parents[1]))
 
 
 def a1_config(channels=2, kernel=3, dilations=(1, 2), head_size=1):
@@ -231,16 +229,20 @@ def write(folder: Path, name: str, content) -> None:
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
 
 
-def main() -> None:
-    shutil.rmtree(CORPUS, ignore_errors=True)
+def make(target: Path = CORPUS) -> int:
+    """Write the corpus under `target` (replacing it); returns the number of files."""
+    shutil.rmtree(target, ignore_errors=True)
     for kind, cases in (("models", {**models(), "tiny.nam": tiny()}), ("wavs", wavs()), ("banks", banks()),
                         ("checkpoints", checkpoints())):
-        folder = CORPUS / kind
+        folder = target / kind
         folder.mkdir(parents=True)
         for name, content in cases.items():
             write(folder, name, content)
-    total = sum(1 for p in CORPUS.rglob("*") if p.is_file())
-    print(f"wrote {total} files under {CORPUS}")
+    return sum(1 for p in target.rglob("*") if p.is_file())
+
+
+def main() -> None:
+    print(f"wrote {make()} files under {CORPUS}")
 
 
 if __name__ == "__main__":
