@@ -102,5 +102,5 @@ def check_checkpoint_file(path) -> None:
     if not path.is_file():
         raise AmpemuError(f"{path}: no such checkpoint file")
     if not zipfile.is_zipfile(path):
-        raise AmpemuError(f"{path}: not an ampemu training checkpoint (not a torch archive); give a .ckpt from a run's "
-                          "checkpoints/ folder")
+        raise AmpemuError(f"{path}: not an ampemu training checkpoint (not a torch archive); "
+                          "give a .ckpt from a run's checkpoints/ folder")
