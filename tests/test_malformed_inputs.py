@@ -100,6 +100,20 @@ def test_every_bad_model_is_refused_by_info_process_and_bench(place):
     results = drive(argvs)
     assert not problems(results), "\n".join(problems(results))
     assert not (place / "out.wav").exists()  # nothing half-written
+    said = {Path(r["argv"][1]).name: r["stderr"] for r in results if r["argv"][0] == "info"}
+    for name, reason in WHY.items():
+        assert reason in said[name], said[name]
+
+
+WHY = {  # models within every per-field limit that a pedal still cannot play: refused for this reason
+    "receptive_field_1e9.nam": "is beyond the 10 s a pedal can play",
+    "state_over_64mb.nam": "MB, more than the 64 MB a pedal holds per model",
+    "prewarm_minutes.nam": "its prewarm (",
+    "weights_x1e36.nam": "output on a guitar phrase is NaN or infinite",
+    "nested_5000.nam": "nested deeper than 64 levels",
+    "int_5000_digits_in_weights.nam": "has 5000 digits",
+    "float_overflow_weight.nam": "beyond float range",
+}
 
 
 def test_every_bad_model_fails_presets_check_in_its_bank(place):
