@@ -88,16 +88,18 @@ def expected_failure(exc: BaseException) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     from engine import compile_progress
 
-    progress = compile_progress.install()
-    command = "ampemu"
+    command, progress = "ampemu", None
     try:
         args = build_parser().parse_args(argv)
         command = f"ampemu {args.command}"
+        progress = compile_progress.install()  # after the imports: numba compiles a helper of its own there
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
-        during = " while compiling the kernels (nothing was cached; the next start compiles again)" \
-            if compile_progress.compiling() else ""
-        print(f"\n{command}: interrupted{during}", file=sys.stderr)
+        during = progress is not None and progress.announced
+        if during:
+            progress.abandon()  # no "compiled ... cached" line: the compile did not finish
+        print(f"\n{command}: interrupted" + (" while compiling the kernels (nothing was cached; the next start "
+                                             "compiles again)" if during else ""), file=sys.stderr)
         return 130
     except SystemExit:  # argparse's own exit (--help, a bad argument: one line, see Parser)
         raise
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{command}: error: {line}", file=sys.stderr)
         return 2
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
 
 
 if __name__ == "__main__":

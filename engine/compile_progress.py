@@ -3,7 +3,7 @@
 numba fires a "numba:compile" event only on a cache miss (a first start, or after an update), so
 nothing is printed when the kernels load from the cache. While a compile runs, a line on stderr
 counts the functions compiled and the seconds elapsed (updated in place on a terminal; a start and an
-end line otherwise). `compiling()` tells the CLI's front door that a Ctrl-C interrupted a compile.
+end line otherwise). `announced` tells the CLI's front door that a Ctrl-C interrupted a compile.
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ class CompileProgress(event.Listener):
         with self._lock:
             self.finish()
 
+    def abandon(self) -> None:
+        """An interrupted compile: no closing line (nothing was cached)."""
+        with self._lock:
+            self.announced = False
+
     @property
     def stream(self):
         return self._stream or sys.stderr
@@ -95,6 +100,3 @@ def install(stream=None) -> CompileProgress:
         event.register("numba:compile", _progress)
     return _progress
 
-
-def compiling() -> bool:
-    return _progress is not None and _progress.compiling

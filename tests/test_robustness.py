@@ -214,6 +214,34 @@ def test_ctrl_c_during_a_compile_is_one_line(capsys, monkeypatch):
         assert cli.main(["info", "x.nam"]) == 130
     finally:
         compile_progress.install().on_end(None)
+        compile_progress.install().abandon()
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "compil" not in line[:16]]
     assert err == ["ampemu info: interrupted while compiling the kernels (nothing was cached; the next start "
                    "compiles again)"]
+
+
+def test_a_cold_start_says_it_compiles_and_ctrl_c_ends_it_in_one_line(tmp_path):
+    """From an empty numba cache: the compile is announced on stderr, and SIGINT during it exits 130
+    with one line and no traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    from shared_data import REPO
+
+    env = dict(os.environ, AMPEMU_NUMBA_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    model = REPO / "tests" / "malformed" / "corpus" / "models" / "tiny.nam"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "info", str(model)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stderr.readline()
+        assert first.startswith("ampemu: compiling the real-time kernels for this CPU (once"), first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["ampemu info: interrupted while compiling the kernels (nothing was cached; the next start "
+                     "compiles again)"], err
+    assert out == ""
