@@ -1,9 +1,9 @@
 """Playing a preset bank live: everything loaded before the first block, slots reset off the callback.
 
-Before going live every preset's model is loaded into its own slot (a preset whose model is missing
-or broken is left out and reported: the rest of the bank plays) (two presets with the same file
+Before going live every preset's model is loaded into its own slot (two presets with the same file
 get two copies: each needs its own state), compiled, level-matched and reset, so a switch never loads
-or compiles anything. While playing, the callback only fades into slots that are ready; when a fade
+or compiles anything. A preset whose model is missing or broken gets no slot and is reported; the
+rest of the bank plays (next/previous and Program Changes only know the loaded presets). While playing, the callback only fades into slots that are ready; when a fade
 ends it releases the old slot, and the `Housekeeper` thread resets (and prewarms) released slots and
 marks them ready again (docs/presets.md). The preset that plays is saved atomically when it changes.
 """
