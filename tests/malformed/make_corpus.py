@@ -149,8 +149,8 @@ def models() -> dict[str, str | bytes | dict]:
         # within every per-field limit, beyond what a pedal can play
         "receptive_field_1e9.nam": nam_doc([a1_config(1, 64, [65536] * 300)], weights=[0] * (
             a1_weight_count(a1_config(1, 64, [65536] * 300)) + 1)),
-        "state_over_64mb.nam": nam_doc([a1_config(32, 2, [15000] * 30)], weights=[0] * (
-            a1_weight_count(a1_config(32, 2, [15000] * 30)) + 1)),
+        "state_over_64mb.nam": nam_doc([a1_config(40, 2, [15000] * 30)], weights=[0] * (
+            a1_weight_count(a1_config(40, 2, [15000] * 30)) + 1)),
         "prewarm_minutes.nam": nam_doc([a1_config(16, 3, [4096] * 40)], weights=[0] * (
             a1_weight_count(a1_config(16, 3, [4096] * 40)) + 1)),
         "wavenetva_truncated.json": json.dumps(wavenetva_doc())[:100],
