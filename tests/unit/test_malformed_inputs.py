@@ -1,8 +1,8 @@
-"""Every malformed input in tests/malformed/corpus (made by make_corpus.py beside it), plus special
+"""Every malformed input in tests/data/malformed (made by tests/data/make_malformed.py), plus special
 files made here (FIFOs, links to /dev/zero, folders named like files, unwritable outputs), through
 every command that reads it: exit code 2, one line on stderr, no traceback, within 30 s and 1.5 GB.
 
-The command lines run in batches inside one child process (tests/malformed/drive.py) with its
+The command lines run in batches inside one child process (tests/support/drive_cli.py) with its
 address space capped at 1.5 GiB and an alarm per command line, so the suite pays for one interpreter
 start per batch, not per case.
 """
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from shared_data import REPO
+from support.data import DATA, REPO
 
-HERE = Path(__file__).resolve().parent / "malformed"
-CORPUS = HERE / "corpus"
+CORPUS = DATA / "malformed"
+DRIVER = REPO / "tests" / "support" / "drive_cli.py"
 MAX_SECONDS = 30
 MAX_MB = 1536
 VALID = {"tiny.nam"}  # the one good model the banks and renders use
@@ -30,7 +30,7 @@ VALID = {"tiny.nam"}  # the one good model the banks and renders use
 
 def drive(argvs: list[list[str]], address_space: int = MAX_MB * 2**20) -> list[dict]:
     env = dict(os.environ, PYTHONPATH=str(REPO), AMPEMU_DRIVE_AS_BYTES=str(address_space))
-    proc = subprocess.run([sys.executable, str(HERE / "drive.py")], input=json.dumps(argvs), capture_output=True,
+    proc = subprocess.run([sys.executable, str(DRIVER)], input=json.dumps(argvs), capture_output=True,
                           text=True, cwd=REPO, env=env, timeout=MAX_SECONDS * len(argvs) + 120)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout)
@@ -80,15 +80,15 @@ def bad_models(place: Path) -> list[str]:
 
 
 def test_the_corpus_is_what_its_script_makes_and_at_least_sixty_files(tmp_path):
-    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(DATA))
     try:
-        from make_corpus import make
+        from make_malformed import make
     finally:
-        sys.path.remove(str(HERE))
+        sys.path.remove(str(DATA))
     assert make(tmp_path) >= 60
     made = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     committed = {p.relative_to(CORPUS): p.read_bytes() for p in CORPUS.rglob("*") if p.is_file()}
-    assert made == committed, "run python tests/malformed/make_corpus.py and commit the corpus"
+    assert made == committed, "run python tests/data/make_malformed.py and commit the corpus"
 
 
 def test_every_bad_model_is_refused_by_info_process_and_bench(place):

@@ -1,9 +1,9 @@
-"""Write the malformed-input corpus beside this script: `python tests/malformed/make_corpus.py`.
+"""Write the malformed-input corpus into tests/data/malformed/: `python tests/data/make_malformed.py`.
 
 Every file is something a user (or a hostile file from the internet) could hand ampemu: broken,
 truncated, oversized, absurdly nested, numbers out of range, models beyond what a pedal can play,
 WAVs that are not audio, preset banks that lie, checkpoints that are not checkpoints. Each must give
-exit code 2 and one line from every command (tests/test_malformed_inputs.py). Deterministic, and
+exit code 2 and one line from every command (tests/unit/test_malformed_inputs.py). Deterministic, and
 small: the largest file is a few hundred KB. Special files (FIFOs, links to /dev/zero, folders named
 like files) cannot live in git: the test makes them.
 """
@@ -17,8 +17,7 @@ import struct
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-CORPUS = HERE / "corpus"
+CORPUS = Path(__file__).resolve().parent / "malformed"
 
 
 def a1_config(channels=2, kernel=3, dilations=(1, 2), head_size=1):

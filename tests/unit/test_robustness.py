@@ -10,7 +10,8 @@ import stat
 import numpy as np
 import pytest
 
-from presets_support import seed
+from support.data import DATA, REPO
+from support.presets import seed
 
 from engine.atomic import write_atomically
 from engine.cli import main
@@ -227,10 +228,8 @@ def test_a_cold_start_says_it_compiles_and_ctrl_c_ends_it_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    from shared_data import REPO
-
     env = dict(os.environ, AMPEMU_NUMBA_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
-    model = REPO / "tests" / "malformed" / "corpus" / "models" / "tiny.nam"
+    model = DATA / "malformed" / "models" / "tiny.nam"
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "info", str(model)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
