@@ -29,6 +29,7 @@ DEFAULT_SAMPLE_RATE = 44100
 MAX_DILATION = 1 << 16
 MAX_CHANNELS = 512
 MAX_KERNEL = 64
+MAX_LEVEL_DB = 60  # an output gain beyond this is a broken file, not a level
 
 
 @dataclass
@@ -138,6 +139,10 @@ def parse_model(doc, path="<model>") -> GatedWaveNetWeights:
     for var in variables:
         if not isinstance(var, dict) or not {"layer_idx", "name", "data"} <= var.keys():
             raise _fail(path, "a variable lacks layer_idx, name or data; re-export the model")
+        if isinstance(var["layer_idx"], bool) or not isinstance(var["layer_idx"], int) \
+                or not isinstance(var["name"], str):
+            raise _fail(path, f"a variable's layer_idx {var['layer_idx']!r} / name {var['name']!r} is not an "
+                              "integer / a string; re-export the model")
         key = (var["layer_idx"], var["name"])
         label = f"{key[1]} of layer {key[0]}"
         if key not in expected:
@@ -161,8 +166,8 @@ def parse_model(doc, path="<model>") -> GatedWaveNetWeights:
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not 8000 <= sample_rate <= 384000:
         raise _fail(path, f"'sample_rate' {sample_rate!r} is not a rate in 8000..384000 Hz")
     level = doc.get("level_adjust", 0.0)
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level):
-        raise _fail(path, f"'level_adjust' {level!r} is not a finite number of dB")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not -MAX_LEVEL_DB <= level <= MAX_LEVEL_DB:
+        raise _fail(path, f"'level_adjust' {level!r} is not a gain in -{MAX_LEVEL_DB}..{MAX_LEVEL_DB} dB")
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise _fail(path, "'metadata' must be a JSON object")
