@@ -44,6 +44,19 @@ def test_every_registered_kernel_is_dispatched(name):
     assert np.std(y) > 1e-4
 
 
+@pytest.mark.parametrize("name", [n for n in FILES if families.by_name(n).kernel is not None])
+def test_every_kernel_family_is_checked_against_the_limits_before_building(name, monkeypatch):
+    """One check for every family: Family.load refuses on the Needs the family declares, before its
+    kernel allocates anything."""
+    family, model = families.read(data_file(*FILES[name]))
+    needs = family.needs(model)
+    assert 0 < needs.macs == model.macs_per_sample and needs.sample_rate == model.sample_rate
+    families.check_limits(needs)  # a real capture is within them
+    monkeypatch.setattr(families, "MAX_MACS_PER_SAMPLE", needs.macs - 1)
+    with pytest.raises(families.BeyondLimits, match="multiply-adds per sample, more than a CPU core plays"):
+        family.load(model)
+
+
 def test_slim_sizes_come_from_the_family():
     fam, container = families.read(data_file(*FILES["nam_container"]))
     assert families.slim_sizes(fam, container) == [0.5, 0.0]

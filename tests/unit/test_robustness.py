@@ -13,10 +13,13 @@ import pytest
 from support.data import DATA, REPO
 from support.presets import seed
 
+from ampemu_tools.bench_models import random_nam
 from engine.atomic import write_atomically
 from engine.cli import main
 from engine.errors import AmpemuError
 from engine.formats.json_file import loads_document, read_text_file
+from engine.formats.nam import write_nam
+from engine.models import load_model
 from engine.presets.bank import load_bank
 from engine.presets.current import load_current, save_current
 
@@ -70,22 +73,14 @@ def test_a_hostile_preset_state_file_starts_on_the_first_preset(tmp_path):
 
 
 def test_a_model_beyond_what_a_pedal_plays_is_refused_before_allocating(tmp_path):
-    from engine.bench_models import random_nam
-    from engine.formats.nam import write_nam
-
     model = random_nam("nano")
     model.arrays[0].dilations = [65536] * len(model.arrays[0].dilations)  # 7 layers: 14 s of history at 48 kHz
     write_nam(model, tmp_path / "long.nam")
     with pytest.raises(AmpemuError, match=r"long.nam: receptive field \d+ samples \(\d+\.\d s\) is beyond the 10 s"):
-        from engine.models import load_model
         load_model(tmp_path / "long.nam")
 
 
 def test_weights_that_overflow_are_refused_at_load(tmp_path):
-    from engine.bench_models import random_nam
-    from engine.formats.nam import write_nam
-    from engine.models import load_model
-
     model = random_nam("nano")
     for array in model.arrays:
         array.rechannel = array.rechannel * np.float32(1e36)  # finite, but products overflow: inf - inf = NaN
