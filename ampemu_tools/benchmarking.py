@@ -42,6 +42,7 @@ from numba.extending import intrinsic
 from ampemu_tools.bench_models import Target
 from engine import families
 from engine.errors import AmpemuError
+from engine.kernels.chain import process as chain_process
 from engine.kernels.dispatch import process_block
 
 RATES = (44100, 48000)
@@ -415,4 +416,89 @@ def markdown(report: dict) -> str:
     lines += ["", f"RTF: block time / block duration (wall clock; CPU p99: this thread's CPU time). Headroom and "
                   f"verdict from the {clock} p99 block time at 48 kHz: fits < {_percent(FITS_LOAD)} of the period, "
                   f"tight < {_percent(TOO_SLOW_LOAD)}, else too slow"]
+    return "\n".join(lines)
+
+
+# --- the signal chain's cost, stage by stage (`ampemu bench --ir/--gate/--eq/--highpass`) ------------
+
+@njit(cache=True, error_model="numpy")
+def _timed_played_blocks(layout, weights, state, cursor, clayout, cweights, cstate, cfstate, params, x, y, block,
+                         times, with_model, with_chain):
+    """Consecutive blocks through the model and/or its chain (as the callback runs them), each timed
+    (wall, CPU ns). Without the model, y must hold its output already (the chain works in place)."""
+    for b in range(times.shape[1]):
+        xb, yb = x[b * block:(b + 1) * block], y[b * block:(b + 1) * block]
+        c0 = _cpu_ns()
+        t0 = _wall_ns()
+        if with_model:
+            process_block(layout, weights, state, cursor, xb, yb)
+        if with_chain:
+            chain_process(clayout, cweights, cstate, cfstate, params, xb, yb)
+        times[0, b] = _wall_ns() - t0
+        times[1, b] = _cpu_ns() - c0
+    return times.shape[1]
+
+
+def chain_stages(settings) -> list[tuple[str, object]]:
+    """(stage name, settings playing that stage alone), then the whole chain."""
+    from dataclasses import replace
+
+    from engine.chain.settings import ChainSettings
+
+    bare = ChainSettings(highpass_hz=0.0)
+    stages = []
+    if settings.gate_db is not None:
+        stages.append((f"gate {settings.gate_db:g} dB", replace(bare, gate_db=settings.gate_db)))
+    if settings.bass or settings.mid or settings.treble:
+        stages.append(("tone stack", replace(bare, bass=settings.bass, mid=settings.mid, treble=settings.treble)))
+    if settings.ir is not None:
+        stages.append((f"IR {settings.ir.name}", replace(bare, ir=settings.ir, ir_normalize=settings.ir_normalize)))
+    if settings.highpass_hz > 0:
+        stages.append((f"high-pass {settings.highpass_hz:g} Hz", replace(bare, highpass_hz=settings.highpass_hz)))
+    return stages + [("whole chain", settings)]
+
+
+def chain_cost(model, settings, block: int, seconds: float = 1.0) -> dict:
+    """Median and p99 block time (us) of the model alone, of each chain stage on its output, and of
+    model plus chain in one loop; `ratio`: model plus chain over the model alone (p50)."""
+    from engine.chain.chain import build_chain
+
+    x = bench_signal(max(seconds, 20 * block / model.sample_rate), model.sample_rate)
+    blocks = x.size // block
+    x = x[:blocks * block]
+    model_out = np.empty_like(x)
+
+    def timed(chain, with_model, with_chain):
+        y = model_out.copy()
+        times = np.zeros((2, blocks), np.int64)
+        model.reset()
+        chain.reset()
+        _timed_played_blocks(model.layout, model.weights, model.state, model.cursor, chain.layout, chain.weights,
+                             chain.state, chain.fstate, chain.params, x, y, block, times, with_model, with_chain)
+        return float(np.median(times[0])) / 1e3, float(np.percentile(times[0], 99)) / 1e3
+
+    whole = build_chain(settings, model.sample_rate)
+    model.reset()
+    model.chain, saved = None, model.chain
+    try:
+        model.process_in_blocks(x, model_out, block)
+        row = {"block": block, "model": timed(whole, True, False)}
+        row["stages"] = [(name, timed(build_chain(s, model.sample_rate), False, True)) for name, s in chain_stages(settings)]
+        row["model_and_chain"] = timed(whole, True, True)
+    finally:
+        model.chain = saved
+        model.reset()
+    row["ratio"] = row["model_and_chain"][0] / row["model"][0]
+    return row
+
+
+def chain_markdown(name: str, rows: list[dict]) -> str:
+    stages = [stage for stage, _ in rows[0]["stages"]]
+    lines = [f"Signal chain cost for {name}, us per block (median / p99, wall clock):", "",
+             "| block | model alone | " + " | ".join(stages) + " | model + chain | ratio |",
+             "|---:|---:|" + "---:|" * len(stages) + "---:|---:|"]
+    for r in rows:
+        cells = [f"{m:.1f} / {p:.1f}" for _, (m, p) in r["stages"]]
+        lines.append(f"| {r['block']} | {r['model'][0]:.1f} / {r['model'][1]:.1f} | " + " | ".join(cells)
+                     + f" | {r['model_and_chain'][0]:.1f} / {r['model_and_chain'][1]:.1f} | {r['ratio']:.2f}x |")
     return "\n".join(lines)

@@ -139,7 +139,7 @@ class OnnxStreamingModel:
         self.prewarm()
 
     def prewarm(self) -> None:
-        run_zeros(self, self.prewarm_samples)
+        run_zeros(self.process, self.prewarm_samples)
 
     def warm_up(self) -> None:
         """One call, so onnxruntime plans its memory before the first real block."""

@@ -11,18 +11,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.kernels.chain import play_in_blocks
 from engine.kernels.dispatch import process_block, process_in_blocks
 
 
-def run_zeros(model, samples: int) -> None:
-    """Feed `samples` zeros through any streaming model (its prewarm), in blocks of at most 4096."""
+def run_zeros(process, samples: int) -> None:
+    """Feed `samples` zeros through `process(x, y)` (a model's prewarm), in blocks of at most 4096."""
     if samples <= 0:
         return
     zeros = np.zeros(min(samples, 4096), np.float32)
     out = np.empty_like(zeros)
     for start in range(0, samples, zeros.size):
         step = min(zeros.size, samples - start)
-        model.process(zeros[:step], out[:step])
+        process(zeros[:step], out[:step])
 
 
 @dataclass
@@ -39,31 +40,45 @@ class StreamingModel:
     description: str = ""  # one line for people: architecture and size
     metadata: dict = field(default_factory=dict)
     level_db: float | None = None  # RMS dBFS on the standard guitar phrase, once measured (presets/loudness.py)
+    chain: object = None  # engine.chain.chain.Chain played after the model (engine.chain.chain.attach), or None
 
     def __post_init__(self):
         self.warm_up()
         self.reset()
 
     def process(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-        """Process one block (float32, any length) and return the output block."""
+        """Process one block (float32, any length) through the model and its chain; return the output."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if y is None:
             y = np.empty_like(x)
         process_block(self.layout, self.weights, self.state, self.cursor, x, y)
+        if self.chain is not None:
+            self.chain.process(x, y)
         return y
 
     def process_in_blocks(self, x: np.ndarray, y: np.ndarray, block: int) -> None:
-        """Process a long signal as consecutive `block`-sized calls, in one compiled loop."""
-        process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, y, block)
+        """Process a long signal (model and chain) as consecutive `block`-sized calls, in one compiled loop."""
+        if self.chain is None:
+            process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, y, block)
+            return
+        c = self.chain
+        play_in_blocks(self.layout, self.weights, self.state, self.cursor, c.layout, c.weights, c.state, c.fstate,
+                       c.params, x, y, block)
 
     def reset(self) -> None:
-        """Forget all history, then prewarm (the state the first sample of a render sees)."""
+        """Forget all history, then prewarm the model (the state the first sample of a render sees);
+        the chain starts from zero state (it needs no prewarm: no added latency, silence in, silence out)."""
         self.state[:] = 0.0
         self.cursor[:] = 0
         self.prewarm()
+        if self.chain is not None:
+            self.chain.reset()
 
     def prewarm(self) -> None:
-        run_zeros(self, self.prewarm_samples)
+        run_zeros(self._model_only, self.prewarm_samples)
+
+    def _model_only(self, x: np.ndarray, y: np.ndarray) -> None:
+        process_block(self.layout, self.weights, self.state, self.cursor, x, y)
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) with the exact argument types used later."""

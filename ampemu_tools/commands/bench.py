@@ -11,7 +11,8 @@ import json
 from ampemu_tools import pi5_estimate
 from engine.atomic import check_writable, write_atomically
 from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
-from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, markdown, run_bench
+from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, chain_cost, chain_markdown, markdown, run_bench
+from engine.chain import settings as chain_settings
 from engine.errors import AmpemuError
 from engine.realtime.channel import MAX_BLOCK
 from engine.slim import add_slim_argument
@@ -50,6 +51,9 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_slim_argument(p, repeatable=True, help="sizes 0..1 of slimmable NAM files to measure (repeatable; default: "
                                                "the largest)")
+    chain_settings.add_arguments(p)
+    p.epilog = ("With --ir, --gate or --eq, a second table gives the chain's cost per stage on each model's output "
+                "(numba, wall clock) and model + chain over the model alone.")
 
 
 def run(args) -> int:
@@ -74,7 +78,25 @@ def run(args) -> int:
     if args.pi5_estimate:
         report["pi5_estimate"] = pi5_estimate.estimate(report)
         print("\n" + pi5_estimate.markdown(report))
+    if args.ir or args.gate is not None or args.eq:
+        report["chain"] = _chain_tables(targets, blocks, args)
     if args.json:
         write_atomically(args.json, json.dumps(report, indent=1) + "\n")
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _chain_tables(targets, blocks, args) -> list[dict]:
+    from engine import families
+
+    settings = chain_settings.from_args(args)
+    tables = []
+    for target in targets:
+        family = families.by_name(target.family)
+        if family.backend != "numba":
+            continue  # the chain plays on the numba backend
+        model = family.play(target.model, False, "", None)
+        rows = [chain_cost(model, settings, block, args.seconds) for block in blocks]
+        print("\n" + chain_markdown(target.name, rows))
+        tables.append({"model": target.name, "rows": rows})
+    return tables

@@ -1,18 +1,24 @@
-"""`ampemu info MODEL`: what a model file holds (architecture, rate, receptive field, cost, submodels, metadata)."""
+"""`ampemu info FILE`: what a model file holds (architecture, rate, receptive field, cost, submodels,
+metadata), or what a cabinet impulse response (.wav) holds and what it costs to play."""
 
 from __future__ import annotations
 
 import json
 
 from engine import families
+from engine.chain.chain import PARTITION
+from engine.chain.ir import read_ir, resample
 from engine.models import load_model
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="model file")
+    p.add_argument("model", metavar="FILE", help="model file (.json, .nam) or cabinet impulse response (.wav)")
 
 
 def run(args) -> int:
+    if args.model.lower().endswith(".wav"):
+        print(describe_ir(args.model))
+        return 0
     model = load_model(args.model)
     rf = model.receptive_field
     print(f"{args.model}: {model.description}")
@@ -37,3 +43,19 @@ def _list_submodels(doc) -> None:
         print(f"  submodel {i + 1}: {sub.describe()}" + (f", receptive field {rf}" if rf else "")
               + f", {sub.macs_per_sample} multiply-adds per sample; {picks}")
         low = top
+
+
+def describe_ir(path) -> str:
+    """Length, rate, peak and energy of an IR, and what convolving it costs at 48 kHz."""
+    ir = read_ir(path)
+    at48 = resample(ir.samples, ir.rate, 48000).size
+    partitions = max(0, -(-at48 // PARTITION) - 1)
+    # direct-form head: one multiply-add per tap; each partition: one complex multiply-add per bin per
+    # PARTITION samples (4 real), plus two 128-point FFTs per partition
+    macs = min(at48, PARTITION) + partitions * 4 * (PARTITION + 1) // PARTITION
+    channels = f", {ir.channels} channels (the first is used)" if ir.channels > 1 else ""
+    return (f"{path}: cabinet impulse response, {ir.samples.size} samples at {ir.rate} Hz ({1000 * ir.seconds:.1f} ms)"
+            f"{channels}\n  peak {ir.peak_db:+.1f} dBFS, energy {ir.energy_db:+.1f} dB (white-noise gain; "
+            f"--ir-normalize makes it 0)\n  cost at 48 kHz: {at48} taps = {PARTITION}-tap direct head + "
+            f"{partitions} FFT partitions, about {macs} multiply-adds per sample plus two "
+            f"{2 * PARTITION}-point FFTs per {PARTITION} samples; added latency 0 samples")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.chain.chain import attach
+from engine.chain.settings import ChainSettings
 from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.presets.bank import default_bank_path, load_bank
@@ -15,13 +17,14 @@ def add_arguments(p) -> None:
                    "else /etc/ampemu/presets.toml)")
 
 
-def check_model(path, bank) -> tuple[object, str]:
-    """Load a preset's model (raises AmpemuError with one line) and measure it: (model, its ok line's tail).
+def check_model(path, bank, chain: ChainSettings | None = None) -> tuple[object, str]:
+    """Load a preset's model with its signal chain (raises AmpemuError with one line: a bad model or IR
+    file; the IR is loaded and resampled as `run` will) and measure it: (model, its ok line's tail).
     `ampemu presets check` runs it on every preset; the web page's upload on each uploaded model."""
-    model = load_model(path)
+    model = attach(load_model(path), chain or ChainSettings())
     level = loudness_db(model)
     gain = matching_gain_db(level, bank.target_loudness_db) if bank.level_match else 0.0
-    return model, (f"{model.description}, {model.sample_rate} Hz, plays at {level:.1f} dBFS"
+    return model, (f"{model.description}, {model.sample_rate} Hz; {model.chain.describe()}; plays at {level:.1f} dBFS"
                    + (f", level match {gain:+.1f} dB" if bank.level_match else ""))
 
 
@@ -37,7 +40,7 @@ def run(args) -> int:
     rates = set()
     for preset in bank.presets:
         try:
-            model, summary = check_model(preset.model, bank)
+            model, summary = check_model(preset.model, bank, preset.chain)
         except AmpemuError as exc:
             problems.append(f"preset '{preset.name}': {exc}")
             continue

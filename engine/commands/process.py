@@ -10,6 +10,8 @@ import numpy as np
 from engine import families
 from engine.atomic import check_writable
 from engine.audio_io import read_wav, warn, write_wav
+from engine.chain import settings as chain_settings
+from engine.chain.chain import attach
 from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.render import render
@@ -28,6 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", choices=("numba", "onnxruntime"), default=None,
                    help=f"numba kernel ({', '.join(families.suffixes('numba'))}) or onnxruntime "
                         f"({', '.join(families.suffixes('onnxruntime'))}, see docs/onnx.md); default: by extension")
+    chain_settings.add_arguments(p)
 
 
 def run(args) -> int:
@@ -56,10 +59,13 @@ def _load(args):
     suffix = Path(args.model).suffix.lower()
     backend = args.backend or ("onnxruntime" if suffix in families.suffixes("onnxruntime") else "numba")
     if backend == "numba":
-        return load_model(args.model, fast=args.fast, slim=args.slim)
+        return attach(load_model(args.model, fast=args.fast, slim=args.slim), chain_settings.from_args(args))
     if suffix not in families.suffixes("onnxruntime"):
         raise AmpemuError(f"{args.model}: the onnxruntime backend plays .onnx files (`ampemu export --format onnx`)")
     if args.fast:
         warn("--fast is a numba kernel option; the onnxruntime backend ignores it")
+    if args.ir or args.gate or args.eq:
+        warn("the signal chain (--ir, --gate, --eq, --highpass) plays with the numba backend only; "
+             "the onnxruntime backend renders the bare model")
     family, model = families.read(args.model)  # onnxruntime is optional on the Pi: one line if missing
     return family.load(model, args.fast, Path(args.model).stem, args.slim)

@@ -12,6 +12,10 @@ import signal
 import sys
 import time
 
+from engine.chain import settings as chain_settings
+from engine.chain.chain import attach
+from engine.chain.levels import calibration_db
+from engine.audio_io import warn
 from engine.errors import AmpemuError
 from engine.presets.bank import GAIN_RANGE_DB, default_bank_path, load_bank
 from engine.presets.current import load_current
@@ -61,6 +65,11 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default=None, help="sounddevice backend: PortAudio device name or index")
     p.add_argument("--blocksize", type=int, default=128, help="sounddevice backend: frames per block (default 128)")
     p.add_argument("--latency", default="low", help="sounddevice backend: 'low', 'high' or seconds (default low)")
+    chain_settings.add_arguments(p)  # with --model; a bank sets each preset's chain
+    p.add_argument("--interface-input-dbu", type=float, metavar="DBU", help="--model: your interface's input level at "
+                   "0 dBFS; a .nam capture recording input_level_dbu then gets NAM's calibrated input gain")
+    p.add_argument("--interface-output-dbu", type=float, metavar="DBU", help="--model: your interface's output level "
+                   "at 0 dBFS; a .nam capture recording output_level_dbu then plays at its recorded level")
 
 
 def stats_line(now: Snapshot, window: Snapshot, rate: int, block: int, seconds: float | None = None,
@@ -118,9 +127,12 @@ def run(args) -> int:
         return args.blocksize, 48000  # PortAudio opens at the model's rate: NAM's usual 48 kHz
 
     if args.model:
-        models = [load_for_playing(args.model, args.slim, host_settings, fast=args.fast,
-                                   say=lambda line: print(f"ampemu run: {line}", flush=True))]
+        chain = chain_settings.from_args(args)
+        models = [attach(load_for_playing(args.model, args.slim, host_settings, fast=args.fast,
+                                          say=lambda line: print(f"ampemu run: {line}", flush=True)), chain)]
     else:
+        if args.ir or args.gate is not None or args.eq:
+            warn("--ir, --gate and --eq apply with --model; a bank sets each preset's chain (ir, gate_db, bass, ...)")
         bank = load_bank(args.presets or default_bank_path())
         print(f"ampemu run: loading {len(bank.presets)} presets from {bank.path}", flush=True)
         loaded = load_presets(bank, fast=args.fast, say=lambda line: print(f"  {line}", flush=True),
@@ -138,6 +150,12 @@ def run(args) -> int:
             host.channel.set_output_gain_db(args.output_gain)
             if loaded:
                 configure(host.channel, loaded, host.samplerate, load_current(loaded.names))
+            else:
+                gain_in, gain_out, notes = calibration_db(models[0].metadata, args.interface_input_dbu,
+                                                          args.interface_output_dbu)
+                host.channel.set_slot_gains(0, gain_in, models[0].output_gain_db + gain_out)
+                for note in notes:
+                    print(f"ampemu run: {note}", flush=True)
             # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
             signal.signal(signal.SIGTERM, lambda *_: host.stop())
             if args.backend == "jack":
@@ -151,7 +169,8 @@ def run(args) -> int:
                 web = _start_web(web_address, host, loaded, lambda: (restart.append(True), host.stop()))
             playing = (f"preset '{loaded.names[host.channel.selected]}' of {len(models)}" if loaded
                        else models[0].name)
-            print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}) at "
+            print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}; "
+                  f"{models[host.channel.selected].chain.describe()}) at "
                   f"{host.samplerate} Hz, block {host.blocksize}, backend {args.backend}, memory "
                   f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops",
                   flush=True)

@@ -15,18 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import families
+from engine.chain.settings import PARAMETERS as CHAIN_PARAMETERS, ChainSettings
 from engine.errors import AmpemuError
 from engine.formats.json_file import MAX_DEPTH, read_text_file
 from engine.realtime.channel import MAX_SLOTS
 from engine.slim import RANGE as SLIM_RANGE
 
 ACTIONS = ("next", "previous", "bypass")
-CC_ACTIONS = ("next", "previous", "bypass", "input_gain", "output_gain", "select")
+CC_ACTIONS = ("next", "previous", "bypass", "input_gain", "output_gain", "select", "gate", "bass", "mid", "treble")
 CURVES = ("equal-power", "equal-gain")
 GAIN_RANGE_DB = (-40.0, 24.0)
 GLOBAL_KEYS = {"midi_channel", "crossfade_ms", "crossfade_curve", "level_match", "target_loudness_db",
-               "midi", "footswitch", "preset"}
-PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program", "slim"}
+               "interface_input_dbu", "interface_output_dbu", "midi", "footswitch", "preset"}
+DBU_RANGE = (-20.0, 40.0)
+CHAIN_KEYS = {"ir", "ir_normalize", "gate_db", "gate_release_ms", "bass", "mid", "treble", "highpass_hz"}
+PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program", "slim"} | CHAIN_KEYS
 FOOTSWITCH_KEYS = {"pin", "press", "long_press", "long_press_ms"}
 MAX_BANK_BYTES = 1 << 20  # a 32-preset bank is a few KB
 
@@ -39,6 +42,7 @@ class Preset:
     output_gain_db: float = 0.0
     program: int | None = None  # MIDI Program Change number 0..127
     slim: float | str = "auto"  # size 0..1 of a slimmable NAM model, or "auto" (largest that fits)
+    chain: ChainSettings = field(default_factory=ChainSettings)  # gate, tone stack, IR, high-pass
 
 
 @dataclass
@@ -60,6 +64,8 @@ class Bank:
     target_loudness_db: float = -18.0  # RMS dBFS of each model's output on the standard guitar input
     cc: dict[str, int] = field(default_factory=dict)  # action -> controller number
     footswitches: list[Footswitch] = field(default_factory=list)
+    interface_input_dbu: float | None = None  # the interface's level at 0 dBFS: calibrates .nam captures
+    interface_output_dbu: float | None = None
 
     def index_of_program(self, program: int) -> int | None:
         return next((i for i, p in enumerate(self.presets) if p.program == program), None)
@@ -91,6 +97,33 @@ def _number(problems, where, key, value, low, high, integer=False):
 def _unknown_keys(problems, where, table, allowed):
     for key in sorted(set(table) - allowed):
         problems.add(where, f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _parse_chain(problems, where, entry, folder) -> ChainSettings:
+    """The preset's chain keys (each checked against engine.chain.settings' ranges)."""
+    chain = ChainSettings()
+    ir = entry.get("ir")
+    if ir is not None:
+        if not isinstance(ir, str) or not ir:
+            problems.add(where, f"'ir' must be a WAV file name, got {ir!r}")
+        else:
+            chain.ir = (folder / ir).resolve() if not os.path.isabs(ir) else Path(ir)
+            if not chain.ir.exists():
+                problems.add(where, f"impulse response {chain.ir} not found")
+    normalize = entry.get("ir_normalize", False)
+    if not isinstance(normalize, bool):
+        problems.add(where, f"'ir_normalize' must be true or false, got {normalize!r}")
+    chain.ir_normalize = normalize is True
+    for key in sorted(CHAIN_KEYS - {"ir", "ir_normalize"}):
+        if key not in entry:
+            continue
+        value = entry[key]
+        if key == "gate_db" and value == "off":
+            value = None
+        _, low, high, _ = CHAIN_PARAMETERS[key]
+        if value is None or _number(problems, where, key, value, low, high) is not None:
+            setattr(chain, key, None if value is None else float(value))
+    return chain
 
 
 def _parse_presets(problems, doc, folder) -> list[Preset]:
@@ -137,7 +170,7 @@ def _parse_presets(problems, doc, folder) -> list[Preset]:
         if slim != "auto":
             slim = _number(problems, where, "slim", slim, *SLIM_RANGE)
         presets.append(Preset(name, model_path, gains[0] or 0.0, gains[1] or 0.0, program,
-                              "auto" if slim is None else slim))
+                              "auto" if slim is None else slim, _parse_chain(problems, where, entry, folder)))
     return presets
 
 
@@ -209,9 +242,11 @@ def parse_bank(doc: dict, path: Path) -> Bank:
         problems.add("level_match", f"must be true or false, got {level_match!r}")
     target = _number(problems, "target_loudness_db", "target_loudness_db", doc.get("target_loudness_db", -18.0),
                      -60.0, 0.0)
+    dbu = [_number(problems, key, key, doc[key], *DBU_RANGE) if key in doc else None
+           for key in ("interface_input_dbu", "interface_output_dbu")]
     if problems.lines:
         raise BankError(problems.lines)
-    return Bank(path, presets, channel, fade, curve, level_match, target, cc, switches)
+    return Bank(path, presets, channel, fade, curve, level_match, target, cc, switches, *dbu)
 
 
 class BankError(AmpemuError):

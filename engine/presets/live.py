@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.chain.chain import attach
+from engine.chain.levels import calibration_db
 from engine.errors import AmpemuError
 from engine.presets.bank import Bank, Preset
 from engine.presets.current import save_current
@@ -32,6 +34,7 @@ class LoadedBank:
     models: list[StreamingModel]
     output_db: list[float]  # slot i's own output gain: level adjust or level matching, plus the preset's trim
     broken: list[str] = field(default_factory=list)  # "name: why" of each preset whose model did not load
+    input_db: list[float] = field(default_factory=list)  # slot i's own input gain: the preset's drive plus the interface calibration
 
     @property
     def names(self) -> list[str]:
@@ -41,23 +44,31 @@ class LoadedBank:
 def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda: (128, 48000)) -> LoadedBank:
     """Load, compile, measure and reset every preset's model (one line per preset via `say`);
     a preset's slim "auto" is timed at the (period, rate) `host_settings()` returns."""
-    presets, models, output_db, measured, broken = [], [], [], {}, []
+    presets, models, output_db, input_db, measured, broken = [], [], [], [], {}, []
     for number, preset in enumerate(bank.presets, 1):
         try:
-            model = load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say)
+            model = attach(load_for_playing(preset.model, preset.slim, host_settings, fast=fast, say=say),
+                           preset.chain)
         except AmpemuError as exc:  # one bad file must not silence the whole pedal
             broken.append(f"{preset.name}: {exc}")
             say(f"preset {number}/{len(bank.presets)} {preset.name}: BROKEN, skipped (next/previous pass over it, "
                 f"its Program Change is ignored): {exc}")
             continue
         if bank.level_match:
-            if preset.model not in measured:  # the same capture plays equally loud in every preset
-                measured[preset.model] = loudness_db(model)
-            level = matching_gain_db(measured[preset.model], bank.target_loudness_db)
-            note = f"plays at {measured[preset.model]:.1f} dBFS, level match {level:+.1f} dB"
+            sound = (preset.model, repr(preset.chain))  # the IR and the tone stack change the level too
+            if sound not in measured:  # the same capture and chain play equally loud in every preset
+                measured[sound] = loudness_db(model)
+            level = matching_gain_db(measured[sound], bank.target_loudness_db)
+            note = f"plays at {measured[sound]:.1f} dBFS, level match {level:+.1f} dB"
         else:
             level, note = model.output_gain_db, f"level adjust {model.output_gain_db:+.1f} dB"
-        say(f"preset {number}/{len(bank.presets)} {preset.name}: {model.description}, {note}")
+        # a .nam capture's recorded levels against the interface's (the output only without level matching)
+        gain_in, gain_out, calibrated = calibration_db(model.metadata, bank.interface_input_dbu,
+                                                       None if bank.level_match else bank.interface_output_dbu)
+        note = ", ".join([note] + calibrated)
+        level += gain_out
+        input_db.append(preset.input_gain_db + gain_in)
+        say(f"preset {number}/{len(bank.presets)} {preset.name}: {model.description}; {model.chain.describe()}, {note}")
         presets.append(preset)
         models.append(model)
         output_db.append(level + preset.output_gain_db)
@@ -67,14 +78,14 @@ def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda
     if len(rates) > 1:
         raise AmpemuError(f"{bank.path}: the presets mix sample rates {rates}; JACK runs at one rate, so use "
                           "captures made at the same rate (ampemu presets check lists them)")
-    return LoadedBank(bank, presets, models, output_db, broken)
+    return LoadedBank(bank, presets, models, output_db, broken, input_db)
 
 
 def configure(channel: Channel, loaded: LoadedBank, rate: int, start: int) -> None:
     """Gains, crossfade, MIDI map and the first preset, written before the callback runs."""
     bank = loaded.bank
-    for slot, preset in enumerate(loaded.presets):
-        channel.set_slot_gains(slot, preset.input_gain_db, loaded.output_db[slot])
+    for slot in range(len(loaded.presets)):
+        channel.set_slot_gains(slot, loaded.input_db[slot], loaded.output_db[slot])
     channel.set_crossfade(min(MAX_FADE, max(1, round(bank.crossfade_ms * rate / 1000))), bank.crossfade_curve)
     programs = {p.program: slot for slot, p in enumerate(loaded.presets) if p.program is not None}
     channel.set_midi_map(bank.midi_channel, bank.cc, programs)

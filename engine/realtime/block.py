@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, njit
 
+from engine.kernels import chain
 from engine.kernels.dispatch import process_block
 from engine.realtime import channel as ch
 from engine.realtime.native import acquire_fence, as_pointer, now_ns, release_fence, thread_cpu_ns
@@ -142,6 +143,12 @@ def _apply_midi(d, voice, message, n_slots):
             voice[ch.CC_OUT] = data2
         elif data1 == midi_map[ch.CC_SELECT]:
             _select(voice, data2, n_slots)
+        elif data1 == midi_map[ch.CC_GATE]:
+            voice[ch.CC_GATE_VALUE] = data2
+        else:
+            for band in range(3):
+                if data1 == midi_map[ch.CC_BASS + band]:
+                    voice[ch.CC_BASS_VALUE + band] = data2
 
 
 @njit(cache=True, error_model="numpy")
@@ -211,9 +218,15 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
     for t in range(lo, hi):
         x[t] = x_in[t] * gain_in
     process_block(layout, weights, state, cursor, x[lo:hi], out[lo:hi])
-    if not _finite(out, lo, hi):  # overflowed (a huge input): this segment silent, the slot starts afresh
+    has_chain = d[rec + 9] > 0
+    if has_chain and _finite(out, lo, hi):  # the chain never hears a non-finite sample
+        _play_chain(d, control, voice, source, x[lo:hi], out[lo:hi])
+    if not _finite(out, lo, hi):  # a huge input overflowed the model, an IR or a filter: silent, the slot starts afresh
         state[:] = 0.0
         cursor[:] = 0
+        if has_chain:  # zeroed arrays are a reset chain (engine/kernels/chain.py)
+            _f32(d, rec + 12, d[rec + 13])[:] = 0.0
+            carray(as_pointer(d[rec + 14]), d[rec + 15], np.float64)[:] = 0.0
         for t in range(lo, hi):
             out[t] = 0.0
         _i64(d, ch.D_STATS, ch.STATS_SIZE)[ch.NON_FINITE] += 1
@@ -221,6 +234,24 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
                           * _cc_gain(control, voice[ch.CC_OUT]))
     for t in range(lo, hi):
         out[t] = out[t] * gain_out
+
+
+@njit(cache=True, error_model="numpy")
+def _play_chain(d, control, voice, source, x, y):
+    """The slot's gate, tone stack, IR and high-pass on its model's output y (x: the model's input),
+    with the slot's parameters from the control channel, overridden by MIDI controllers once moved."""
+    rec = ch.D_SLOTS + ch.SLOT_RECORD * source
+    params = carray(as_pointer(d[ch.D_CHAIN_PARAMS]), chain.N_PARAMS, np.float64)
+    base = ch.SLOT_CHAIN + chain.N_PARAMS * source
+    for i in range(chain.N_PARAMS):
+        params[i] = control[base + i]
+    if voice[ch.CC_GATE_VALUE] >= 0:
+        params[chain.P_GATE_DB] = control[ch.CC_GATE_DB + voice[ch.CC_GATE_VALUE]]
+    for band in range(3):
+        if voice[ch.CC_BASS_VALUE + band] >= 0:
+            params[chain.P_BASS + band] = control[ch.CC_EQ_DB + voice[ch.CC_BASS_VALUE + band]]
+    chain.process(_i64(d, rec + 8, d[rec + 9]), _f32(d, rec + 10, d[rec + 11]), _f32(d, rec + 12, d[rec + 13]),
+                  carray(as_pointer(d[rec + 14]), d[rec + 15], np.float64), params, x, y)
 
 
 @njit(cache=True, error_model="numpy")

@@ -21,6 +21,8 @@ import numpy as np
 
 import threading
 
+from engine.kernels.chain import N_PARAMS as CHAIN_PARAMS
+from engine.kernels.chain import cc_eq_db, cc_gate_db
 from engine.realtime.native import address, load_acquire, publish
 from engine.streaming import StreamingModel
 
@@ -34,7 +36,10 @@ MAX_SLOTS = 32
 SLOT_INPUT_GAIN = SLOT_GAIN + MAX_SLOTS  # + i: slot i's own linear input gain (the preset's drive)
 CC_GAIN = SLOT_INPUT_GAIN + MAX_SLOTS  # + v: linear gain a MIDI gain controller at value v (0..127) sets
 CC_GAIN_RANGE_DB = (-24.0, 12.0)  # value 0 -> -24 dB, value 127 -> +12 dB
-CONTROL_SIZE = CC_GAIN + 128
+SLOT_CHAIN = CC_GAIN + 128  # + CHAIN_PARAMS * i + P_*: slot i's chain parameters (engine/kernels/chain.py)
+CC_GATE_DB = SLOT_CHAIN + CHAIN_PARAMS * MAX_SLOTS  # + v: gate threshold a MIDI controller at value v sets
+CC_EQ_DB = CC_GATE_DB + 128  # + v: bass / mid / treble gain (dB) a MIDI controller at value v sets
+CONTROL_SIZE = CC_EQ_DB + 128
 
 # --- commands: int64, written by Python threads (one lock), read by the callback at block start -----
 COMMAND_COUNT = 0  # commands posted (monotonic; ring index = value % COMMAND_RING)
@@ -48,7 +53,8 @@ OP_SELECT, OP_NEXT, OP_PREVIOUS, OP_BYPASS_TOGGLE, OP_BYPASS_SET = 1, 2, 3, 4, 5
 # --- midi_map: int64, written by Python before activation, read by the callback ------------------------
 MIDI_CHANNEL = 0  # 0: omni, 1..16: only this channel
 CC_NEXT, CC_PREVIOUS, CC_BYPASS, CC_INPUT_GAIN, CC_OUTPUT_GAIN, CC_SELECT = 1, 2, 3, 4, 5, 6  # controller or -1
-PROGRAM_SLOT = 8  # + program: slot a Program Change selects, or -1
+CC_GATE, CC_BASS = 7, 8  # controllers of the gate threshold and of bass, mid (+1), treble (+2), or -1
+PROGRAM_SLOT = 16  # + program: slot a Program Change selects, or -1
 MIDI_MAP_SIZE = PROGRAM_SLOT + 128
 
 # --- voice: int64, written by the callback (Python initialises it before activation, then reads) -----
@@ -62,6 +68,8 @@ COMMANDS_READ = 6  # commands consumed
 CC_IN = 7  # last value of the input-gain controller, -1: none yet (gain 1)
 CC_OUT = 8  # same for the output gain
 BLOCK_EVENTS = 9  # short MIDI messages of the current block (the JACK callback fills them)
+CC_GATE_VALUE = 10  # last value of the gate controller, -1: none yet (each slot's own threshold)
+CC_BASS_VALUE = 11  # + band (0 bass, 1 mid, 2 treble): last value of that controller, -1: none yet
 RELEASED = 16  # + i: times slot i stopped playing (its state is stale until Python resets it)
 EVENTS_AT = RELEASED + MAX_SLOTS  # + k: k-th event of the block: offset << 24 | status << 16 | data1 << 8 | data2
 MAX_BLOCK_EVENTS = 256
@@ -113,8 +121,9 @@ D_OUT_PORTS = 11  # D_OUT_PORTS + i: output port i
 MAX_OUTS = 8
 D_N_SLOTS = D_OUT_PORTS + MAX_OUTS
 D_COMMANDS, D_MIDI_MAP, D_FADE, D_SCOPE = D_N_SLOTS + 1, D_N_SLOTS + 2, D_N_SLOTS + 3, D_N_SLOTS + 4
-D_SLOTS = 24  # D_SLOTS + SLOT_RECORD * i: layout, weights, state, cursor as (address, length) pairs
-SLOT_RECORD = 8
+D_CHAIN_PARAMS = D_N_SLOTS + 5  # float64 scratch: the parameters of the chain being played
+D_SLOTS = 32  # D_SLOTS + SLOT_RECORD * i: (address, length) of the model's layout, weights, state, cursor,
+SLOT_RECORD = 16  # then of its chain's layout, weights, state, fstate (length 0: no chain)
 DESCRIPTOR_SIZE = D_SLOTS + SLOT_RECORD * MAX_SLOTS
 
 
@@ -199,13 +208,17 @@ class Channel:
         low, high = CC_GAIN_RANGE_DB
         for value in range(128):
             self.control[CC_GAIN + value] = db_to_gain(low + (high - low) * value / 127)
+        self.control[CC_GATE_DB:CC_GATE_DB + 128] = [cc_gate_db(v) for v in range(128)]
+        self.control[CC_EQ_DB:CC_EQ_DB + 128] = [cc_eq_db(v) for v in range(128)]
         self.commands = np.zeros(COMMANDS_SIZE, np.int64)
         self._post_lock = threading.Lock()  # Python threads (main, GPIO, MIDI tools) post one at a time
         self.midi_map = np.full(MIDI_MAP_SIZE, -1, np.int64)
         self.midi_map[MIDI_CHANNEL] = 0
         self.voice = np.zeros(VOICE_SIZE, np.int64)
         self.voice[FADING_FROM] = NONE
-        self.voice[CC_IN] = self.voice[CC_OUT] = -1
+        self.voice[CC_IN] = self.voice[CC_OUT] = self.voice[CC_GATE_VALUE] = -1
+        self.voice[CC_BASS_VALUE:CC_BASS_VALUE + 3] = -1
+        self.chain_params = np.zeros(CHAIN_PARAMS, np.float64)  # the callback's scratch
         self.fade = np.zeros(2 * MAX_FADE, np.float32)  # old source's gain at k, then the new source's
         self.fade_frames = 0  # 0: a switch is instant (set_crossfade)
         self.stats = np.zeros(STATS_SIZE, np.int64)
@@ -223,11 +236,16 @@ class Channel:
         d[D_TIMESPEC], d[D_MIDI_EVENT] = address(self.timespec), address(self.midi_event)
         d[D_VOICE], d[D_COMMANDS] = address(self.voice), address(self.commands)
         d[D_MIDI_MAP], d[D_FADE], d[D_SCOPE] = address(self.midi_map), address(self.fade), address(self.scope)
+        d[D_CHAIN_PARAMS] = address(self.chain_params)
         d[D_N_OUTS] = n_outs
         d[D_N_SLOTS] = len(self.models)
         for i, model in enumerate(self.models):
             rec = D_SLOTS + SLOT_RECORD * i
-            for j, array in enumerate((model.layout, model.weights, model.state, model.cursor)):
+            arrays = [model.layout, model.weights, model.state, model.cursor]
+            if getattr(model, "chain", None) is not None:  # engine.chain.chain.Chain, played after the model
+                arrays += [model.chain.layout, model.chain.weights, model.chain.state, model.chain.fstate]
+                self.control[SLOT_CHAIN + CHAIN_PARAMS * i:SLOT_CHAIN + CHAIN_PARAMS * (i + 1)] = model.chain.params
+            for j, array in enumerate(arrays):
                 d[rec + 2 * j], d[rec + 2 * j + 1] = address(array), array.size
 
     # --- set up before activation (the callback reads these without synchronisation) --------------
@@ -250,7 +268,8 @@ class Channel:
         self.midi_map[:] = -1
         self.midi_map[MIDI_CHANNEL] = channel or 0
         names = {"next": CC_NEXT, "previous": CC_PREVIOUS, "bypass": CC_BYPASS, "input_gain": CC_INPUT_GAIN,
-                 "output_gain": CC_OUTPUT_GAIN, "select": CC_SELECT}
+                 "output_gain": CC_OUTPUT_GAIN, "select": CC_SELECT, "gate": CC_GATE, "bass": CC_BASS,
+                 "mid": CC_BASS + 1, "treble": CC_BASS + 2}
         for action, number in cc.items():
             self.midi_map[names[action]] = number
         for program, slot in programs.items():
@@ -268,6 +287,29 @@ class Channel:
 
     def set_output_gain_db(self, db: float) -> None:
         self.control[OUTPUT_GAIN] = db_to_gain(db)
+
+    def set_chain(self, slot: int, **values: float | None) -> None:
+        """Change slot `slot`'s chain live (a web page, a tool): gate_db (None: off), gate_release_ms,
+        bass, mid, treble (dB), highpass_hz (0: off). Each value is one aligned store; the callback
+        takes it at its next block and recomputes its filters. The IR is fixed at load."""
+        self._check_slot(slot)
+        model = self.models[slot]
+        if model.chain is None:
+            raise ValueError(f"slot {slot} plays without a chain")
+        base = SLOT_CHAIN + CHAIN_PARAMS * slot
+        for name, value in values.items():
+            index, number = model.chain.parameter(name, value)
+            model.chain.params[index] = number
+            self.control[base + index] = number
+
+    def chain_values(self, slot: int) -> dict[str, float | None]:
+        """Slot `slot`'s chain parameters as the callback reads them (before MIDI controllers)."""
+        self._check_slot(slot)
+        chain = self.models[slot].chain
+        if chain is None:
+            raise ValueError(f"slot {slot} plays without a chain")
+        base = SLOT_CHAIN + CHAIN_PARAMS * slot
+        return chain.by_name(self.control[base:base + CHAIN_PARAMS])
 
     def set_mute(self, on: bool) -> None:
         self.control[MUTE] = float(on)

@@ -47,15 +47,31 @@ def _db(linear: float) -> float:
     return 20.0 * math.log10(linear) if linear > 0 else FLOOR_DB
 
 
+def _chain_value(channel: ch.Channel, name: str, off: float) -> float:
+    value = channel.chain_values(channel.selected)[name]
+    return off if value is None else value  # None: a gate that is off
+
+
 def chain_params(channel: ch.Channel) -> dict[str, Param]:
     """Every knob the engine has, in page order (the signal chain's stages add rows here)."""
     low, high = GAIN_RANGE_DB
-    return {
+    params = {
         "input_gain_db": Param("Input", low, high, 0.5, "dB", lambda: _db(channel.control[ch.INPUT_GAIN]),
                                channel.set_input_gain_db),
         "output_gain_db": Param("Output", low, high, 0.5, "dB", lambda: _db(channel.control[ch.OUTPUT_GAIN]),
                                 channel.set_output_gain_db),
     }
+    if all(getattr(m, "chain", None) is not None for m in channel.models):
+        # the selected preset's chain (docs/chain.md); the gate's lowest setting, -100 dB, leaves it open
+        for name, label, lo, hi, step, unit in (("gate_db", "Gate", -100.0, 0.0, 1.0, "dB"),
+                                                 ("bass", "Bass", -12.0, 12.0, 0.5, "dB"),
+                                                 ("mid", "Mid", -12.0, 12.0, 0.5, "dB"),
+                                                 ("treble", "Treble", -12.0, 12.0, 0.5, "dB"),
+                                                 ("highpass_hz", "High-pass", 0.0, 200.0, 5.0, "Hz")):
+            params[name] = Param(label, lo, hi, step, unit,
+                                 lambda name=name, lo=lo: _chain_value(channel, name, lo),
+                                 lambda value, name=name: channel.set_chain(channel.selected, **{name: value}))
+    return params
 
 
 def level_db(x: np.ndarray) -> dict:

@@ -120,7 +120,17 @@ from engine.realtime.jack_host import JackHost
 def allocates(n):
     return np.zeros(n).sum()
 
-host = JackHost([load_model(sys.argv[1])], n_outs=2)
+import os, tempfile
+import soundfile as sf
+from engine.chain.chain import attach
+from engine.chain.settings import ChainSettings
+
+# the model plays with the whole chain: gate, tone stack, a 200 ms cabinet IR, high-pass
+ir = os.path.join(tempfile.mkdtemp(), "cab.wav")
+sf.write(ir, (0.1 * np.random.default_rng(0).standard_normal(8820) * np.exp(-np.arange(8820) / 400)).astype(np.float32),
+         44100)
+model = attach(load_model(sys.argv[1]), ChainSettings(ir=ir, gate_db=-70.0, bass=2.0, mid=-2.0, treble=1.0))
+host = JackHost([model], n_outs=2)
 host.channel.set_input_gain_db(1.0)
 host.start(connect=True)
 time.sleep(0.3)
@@ -135,7 +145,8 @@ print(after.alloc - before.alloc, after.mi_alloc - before.mi_alloc, blocks, cont
 
 
 def test_callback_allocates_nothing(server):
-    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1)."""
+    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1); the model
+    plays with its whole signal chain (gate, tone stack, cabinet IR, high-pass)."""
     import subprocess
     import sys
 

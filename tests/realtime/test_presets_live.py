@@ -17,15 +17,17 @@ import pytest
 from support.data import REPO
 from support.audio import guitar_like
 from support.jack import RATE, Rig, compile_host, serve
-from support.presets import max_step, played, seed, switch_reference, write_bank
+from support.presets import max_step, played, seed, slot_model, switch_reference, write_bank
+
+from engine.chain.settings import ChainSettings
 from engine.presets.bank import load_bank
 from engine.presets.live import Housekeeper, configure, load_presets
 from engine.presets.loudness import loudness_db, matching_gain_db
-from engine.models import load_model
 from engine.realtime import channel as ch
 from engine.realtime.channel import db_to_gain
 
 FADE_MS = 20
+BANK_CHAIN = ChainSettings()  # the bank sets no chain keys: every preset plays the default chain
 PRESETS = [("Klon", "Klon-Centaur", 2.0, -1.0, 3), ("Plexi", "Marshall-JMP-Plexi-1968", -2.0, 1.0, 9),
            ("Tweed", "Fender-Tweed-Deluxe", 0.0, 0.0, 11)]
 
@@ -43,7 +45,7 @@ def bank_of(tmp_path, curve):
 def gains(preset):
     """A preset's linear (input, output) gains per the documented level matching, measured separately."""
     _, name, gain_in, gain_out, _ = preset
-    level = matching_gain_db(loudness_db(load_model(seed(name))), -20.0)
+    level = matching_gain_db(loudness_db(slot_model(seed(name), BANK_CHAIN)), -20.0)
     return db_to_gain(gain_in), db_to_gain(level + gain_out)
 
 
@@ -71,12 +73,12 @@ def test_program_change_at_a_frame_equals_offline_reference_without_click(server
     switch = rig.start_frame + offset
     old, new = ((seed(PRESETS[i][1]), *gains(PRESETS[i])) for i in (0, 1))
     fade = round(FADE_MS * RATE / 1000)
-    expected = switch_reference(x, switch, old, new, fade, "equal-power")[rig.start_frame:]
+    expected = switch_reference(x, switch, old, new, fade, "equal-power", BANK_CHAIN)[rig.start_frame:]
     assert np.abs(expected).max() > 0.05
     np.testing.assert_array_equal(recorded, expected)
     # click detector: largest step around the switch vs the same passage played by either model alone
     lo, hi = offset, offset + fade + 2000
-    alone = [played(spec[0], x, spec[1], spec[2])[rig.start_frame:][lo:hi] for spec in (old, new)]
+    alone = [played(spec[0], x, spec[1], spec[2], BANK_CHAIN)[rig.start_frame:][lo:hi] for spec in (old, new)]
     normal = max(max_step(a) for a in alone)
     print(f"click detector: max step {max_step(recorded[lo:hi]):.4f} with the switch, {normal:.4f} without")
     assert max_step(recorded[lo:hi]) <= 1.1 * normal
@@ -109,7 +111,7 @@ def test_storm_of_program_changes_every_block(server, tmp_path):
         host.close()
     assert np.isfinite(recorded).all()
     x = np.concatenate([np.zeros(rig.start_frame, np.float32), signal])
-    peaks = [np.abs(played(seed(p[1]), x, *gains(p))).max() for p in PRESETS]
+    peaks = [np.abs(played(seed(p[1]), x, *gains(p), BANK_CHAIN)).max() for p in PRESETS]
     print(f"storm: {len(sent)} program changes, {fades} fades, {waits} blocks waited for a reset, "
           f"peak {np.abs(recorded).max():.4f}, loudest preset alone {max(peaks):.4f}")
     assert fades > 100

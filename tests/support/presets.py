@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from support.data import data_file
+
+from engine.chain.chain import attach
 from engine.models import load_model
 from engine.render import render
 
@@ -46,16 +48,24 @@ def curve(frames: int, kind: str):
             np.array([math.sin(v * math.pi / 2) for v in p], np.float32))
 
 
-def played(model_path, x: np.ndarray, gain_in: float, gain_out: float) -> np.ndarray:
-    """A fresh copy of the model, from reset, on x: what one slot plays with its linear gains."""
-    return render(load_model(model_path), x * np.float32(gain_in), block=64) * np.float32(gain_out)
+def slot_model(model_path, chain=None):
+    """A fresh copy of the model, with `chain` (engine.chain.settings.ChainSettings) attached when given:
+    a bank's preset plays with its chain (by default the 30 Hz high-pass)."""
+    model = load_model(model_path)
+    return model if chain is None else attach(model, chain)
 
 
-def switch_reference(x, switch_at, old, new, fade_frames, kind):
+def played(model_path, x: np.ndarray, gain_in: float, gain_out: float, chain=None) -> np.ndarray:
+    """A fresh copy of the model (and chain), from reset, on x: what one slot plays with its linear gains."""
+    return render(slot_model(model_path, chain), x * np.float32(gain_in), block=64) * np.float32(gain_out)
+
+
+def switch_reference(x, switch_at, old, new, fade_frames, kind, chain=None):
     """Offline output for input x with a switch at frame `switch_at`; old/new: (model path or None for
-    dry, linear input gain, linear output gain). The old source ran from frame 0 of x."""
+    dry, linear input gain, linear output gain); every model plays with `chain`. The old source ran
+    from frame 0 of x."""
     def source(spec, signal):
-        return signal.copy() if spec[0] is None else played(spec[0], signal, spec[1], spec[2])
+        return signal.copy() if spec[0] is None else played(spec[0], signal, spec[1], spec[2], chain)
 
     a = source(old, x)
     b = source(new, x[switch_at:])

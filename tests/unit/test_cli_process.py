@@ -6,6 +6,8 @@ import soundfile as sf
 
 from support.data import data_file
 from support.audio import guitar_like
+from engine.chain.chain import attach
+from engine.chain.settings import ChainSettings
 from engine.cli import main
 from engine.models import load_model
 from engine.render import render
@@ -25,7 +27,8 @@ def test_process_writes_the_kernel_output(clean, tmp_path, capsys):
     assert main(["process", "--model", str(data_file(*MODEL)), str(clean), str(out), "--block", "37"]) == 0
     rendered, rate = sf.read(out, dtype="float32")
     assert rate == 44100 and sf.info(out).subtype == "FLOAT"
-    expected = render(load_model(data_file(*MODEL)), sf.read(clean, dtype="float32")[0], block=64)
+    # the default chain: no IR, no gate, flat tone, the 30 Hz high-pass
+    expected = render(attach(load_model(data_file(*MODEL)), ChainSettings()), sf.read(clean, dtype="float32")[0])
     assert np.array_equal(rendered, expected)
     assert "real-time factor" in capsys.readouterr().out
 
@@ -37,7 +40,7 @@ def test_int_stereo_wav_uses_first_channel_with_warning(tmp_path, capsys):
     assert "2 channels, using the first" in capsys.readouterr().err
     left = sf.read(tmp_path / "st.wav", dtype="float32")[0][:, 0]
     assert np.array_equal(sf.read(tmp_path / "o.wav", dtype="float32")[0],
-                          render(load_model(data_file(*MODEL)), left, block=64))
+                          render(attach(load_model(data_file(*MODEL)), ChainSettings()), left, block=64))
 
 
 def test_rate_mismatch_is_said_clearly(tmp_path, capsys):
