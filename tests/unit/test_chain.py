@@ -324,3 +324,20 @@ def test_switching_presets_with_different_irs_every_block_for_10_s_has_no_click(
         alone.append(render(chained(name, tmp_path, slot, bass=2.0 * slot, treble=-slot), x) * gain)
     assert max_step(out) <= 1.1 * max(max_step(y) for y in alone)
     assert np.abs(out).max() <= 1.0001 * max(np.abs(y).max() for y in alone)
+
+
+def test_the_web_page_gets_the_selected_presets_tone_and_gate_knobs(tmp_path):
+    """The web page's knob table (engine/web/pedal.py) sets the selected slot's chain through the
+    control channel, range-checked; values read back as the callback will use them."""
+    from engine.web.pedal import Pedal
+
+    channel = Channel([chained(SEEDS[0], tmp_path, 1), chained(SEEDS[1], tmp_path, 2, bass=1.0)])
+    channel.start_on(1)
+    pedal = Pedal(channel, ["a", "b"], RATE)
+    assert {"gate_db", "bass", "mid", "treble", "highpass_hz"} <= set(pedal.params)
+    assert pedal.params["bass"].get() == 1.0 and pedal.params["gate_db"].get() == -100.0  # off
+    pedal.set_params({"bass": -3.5, "gate_db": -60.0})
+    assert channel.chain_values(1)["bass"] == -3.5 and channel.chain_values(1)["gate_db"] == -60.0
+    assert channel.chain_values(0)["bass"] == 0.0  # the other preset keeps its own
+    with pytest.raises(ValueError, match="treble must be a number in -12.0..12.0"):
+        pedal.set_params({"treble": 40.0})
