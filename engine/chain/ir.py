@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from engine.audio_io import read_wav
 from engine.errors import AmpemuError
 
 MAX_SECONDS = 1.0
+MAX_BYTES = 16 * 2 ** 20  # one second of 8 channels of 64-bit samples at 192 kHz is 12 MiB
 
 
 @dataclass
@@ -41,25 +43,23 @@ class ImpulseResponse:
 
 
 def read_ir(path) -> ImpulseResponse:
-    """The file's first channel at its own rate; one-line AmpemuError for anything unusable."""
+    """The file's first channel at its own rate; one-line AmpemuError for anything unusable. Read like
+    every audio file (engine.audio_io.read_wav: regular files only, decoding, NaN), after a size cap
+    that keeps a huge file named as an IR from being read whole."""
     path = Path(path)
     if not path.exists():
         raise AmpemuError(f"{path}: no such impulse response file")
-    try:
-        data, rate = sf.read(str(path), dtype="float64", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AmpemuError(f"{path}: not a readable WAV impulse response ({str(exc).splitlines()[0][:120]})") from None
-    if data.shape[0] == 0:
-        raise AmpemuError(f"{path}: the impulse response holds no samples")
-    ir = np.ascontiguousarray(data[:, 0])
-    if not np.all(np.isfinite(ir)):
-        raise AmpemuError(f"{path}: the impulse response contains NaN or infinite samples; re-export it")
+    if path.is_file() and path.stat().st_size > MAX_BYTES:
+        raise AmpemuError(f"{path}: {path.stat().st_size} bytes, more than an impulse response of at most "
+                          f"{MAX_SECONDS:g} s takes ({MAX_BYTES // 2 ** 20} MiB); trim it to the cabinet's response")
+    samples, rate = read_wav(path, channel=0)
+    ir = samples.astype(np.float64)
     if ir.size > MAX_SECONDS * rate:
         raise AmpemuError(f"{path}: the impulse response is {ir.size / rate:.2f} s long, the engine convolves at "
                           f"most {MAX_SECONDS:g} s; trim it (a cabinet's response is over in well under that)")
     if not np.any(ir):
         raise AmpemuError(f"{path}: the impulse response is all zeros (silence); use the cabinet's IR file")
-    return ImpulseResponse(ir, int(rate), path, data.shape[1])
+    return ImpulseResponse(ir, rate, path, sf.info(str(path)).channels)
 
 
 def resample(x: np.ndarray, source: int, target: int) -> np.ndarray:

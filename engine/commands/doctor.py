@@ -195,6 +195,7 @@ def bank_models(path) -> tuple[list[tuple[str, int]], list[Finding]]:
     (`run` plays the bank without it)."""
     if path is None:
         return [], []
+    from engine.chain.ir import read_ir
     from engine.errors import AmpemuError
     from engine.models import load_model
     from engine.presets.bank import load_bank
@@ -202,10 +203,13 @@ def bank_models(path) -> tuple[list[tuple[str, int]], list[Finding]]:
     models, broken = [], []
     for preset in load_bank(path).presets:
         try:
-            models.append((preset.name, load_model(preset.model).sample_rate))
+            rate = load_model(preset.model).sample_rate
+            if preset.chain.ir is not None:  # an unreadable IR skips the preset as a bad model does
+                read_ir(preset.chain.ir)
+            models.append((preset.name, rate))
         except AmpemuError as exc:
             broken.append(Finding(FAIL, f"preset '{preset.name}'", f"skipped when playing: {exc}",
-                                  "fix or replace its model file (ampemu presets check lists every problem)"))
+                                  "fix or replace its model or IR file (ampemu presets check lists every problem)"))
     return models, broken
 
 

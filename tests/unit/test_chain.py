@@ -161,8 +161,13 @@ def test_ir_files_resample_normalise_and_fail_in_one_line(tmp_path):
     sf.write(str(tmp_path / "long.wav"), np.ones(int(1.5 * 8000)) * 0.1, 8000)
     sf.write(str(tmp_path / "zero.wav"), np.zeros(100), 48000)
     (tmp_path / "junk.wav").write_bytes(b"not audio at all")
-    for name, message in (("none.wav", "no such impulse response"), ("junk.wav", "not a readable WAV"),
-                          ("long.wav", "1.50 s long"), ("zero.wav", "all zeros")):
+    sf.write(str(tmp_path / "nan.wav"), np.array([0.5, np.nan, 0.1]), 48000, subtype="FLOAT")
+    (tmp_path / "folder.wav").mkdir()
+    with open(tmp_path / "huge.wav", "wb") as huge:  # sparse: the size cap refuses it before any read
+        huge.truncate(17 * 2 ** 20)
+    for name, message in (("none.wav", "no such impulse response"), ("junk.wav", "not a readable audio file"),
+                          ("long.wav", "1.50 s long"), ("zero.wav", "all zeros"), ("nan.wav", "NaN or infinite"),
+                          ("folder.wav", "not a regular file"), ("huge.wav", "more than an impulse response")):
         with pytest.raises(AmpemuError) as err:
             read_ir(tmp_path / name)
         assert message in str(err.value) and name in str(err.value) and "\n" not in str(err.value)
@@ -264,6 +269,24 @@ def test_callback_plays_model_and_chain_exactly_as_the_offline_render(tmp_path):
     out = stream(channel, x)
     reference = render(chained(SEEDS[0], tmp_path, 1, **settings), x) * np.float32(ch.db_to_gain(model.output_gain_db))
     assert np.array_equal(out, reference)
+
+
+def test_a_poisoned_chain_state_plays_one_block_silent_and_the_slot_starts_afresh(tmp_path):
+    """NaN in an IR's or a filter's state (live: a sum that overflowed) is caught after the chain as
+    after the model: that block is silent, model and chain restart from zeroed state, the next sounds."""
+    model = chained(SEEDS[0], tmp_path, 3, bass=3.0)
+    channel = Channel([model])
+    warm_up(channel, BLOCK)
+    x = guitar_like(0.1, RATE, seed=9)
+    y = np.empty_like(x)
+    y[:BLOCK] = stream(channel, x[:BLOCK])
+    model.chain.fstate[:] = np.nan
+    model.chain.state[:] = np.nan
+    y[BLOCK:] = stream(channel, x[BLOCK:])
+    assert np.array_equal(y[BLOCK:2 * BLOCK], np.zeros(BLOCK, np.float32))
+    assert np.all(np.isfinite(y)) and np.abs(y[2 * BLOCK:]).max() > 1e-4
+    assert channel.stats[ch.NON_FINITE] == 1
+    assert np.all(np.isfinite(model.chain.fstate)) and np.all(np.isfinite(model.chain.state))
 
 
 def test_midi_tone_and_gate_controllers_and_python_changes_apply_at_their_frame(tmp_path):

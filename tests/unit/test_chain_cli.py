@@ -90,7 +90,30 @@ def test_presets_check_loads_impulse_responses(tmp_path, models, capsys):
     out = capsys.readouterr().out
     assert "ok   Klon: gated WaveNet, 4 channels" in out and "IR cab.wav (4410 samples)" in out
     fail = [line for line in out.splitlines() if line.startswith("FAIL")]
-    assert len(fail) == 1 and "preset 'Plexi'" in fail[0] and "junk.wav: not a readable WAV" in fail[0]
+    assert len(fail) == 1 and "preset 'Plexi'" in fail[0] and "junk.wav: not a readable audio file" in fail[0]
+
+
+def test_a_bank_plays_past_a_broken_model_or_ir_and_keeps_the_chains_of_the_rest(tmp_path):
+    """A preset with chain keys whose model or IR is unusable is skipped by `run` and named by `doctor`;
+    the presets that load keep their own chains."""
+    from engine.commands.doctor import bank_models
+    from engine.presets.live import load_presets
+
+    write_ir(tmp_path / "cab.wav", cabinet(0.1, 44100), 44100)
+    (tmp_path / "junk.wav").write_bytes(b"RIFF nonsense")
+    path = tmp_path / "bank.toml"
+    path.write_text(f'[[preset]]\nname = "Klon"\nmodel = "{MODEL}"\nir = "cab.wav"\nbass = 2\n'
+                    f'[[preset]]\nname = "Gone"\nmodel = "{tmp_path / "gone.json"}"\nir = "cab.wav"\ntreble = 3\n'
+                    f'[[preset]]\nname = "Junk"\nmodel = "{MODEL}"\nir = "junk.wav"\nprogram = 4\n')
+    said = []
+    loaded = load_presets(load_bank(path), say=said.append)
+    assert loaded.names == ["Klon"] and loaded.models[0].chain.settings.bass == 2.0
+    assert loaded.models[0].chain.ir is not None
+    assert [line.split(":")[0] for line in loaded.broken] == ["Gone", "Junk"]
+    assert "gone.json" in loaded.broken[0] and "junk.wav: not a readable audio file" in loaded.broken[1]
+    models, broken = bank_models(path)
+    assert [name for name, _ in models] == ["Klon"]
+    assert ["'Gone'" in broken[0].check, "junk.wav" in broken[1].detail] == [True, True]
 
 
 def test_bench_reports_the_chain_per_stage(tmp_path, capsys):
