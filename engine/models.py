@@ -105,7 +105,7 @@ register(Family("nam_lstm", "NAM LSTM", ".nam", "LSTM", nam.NamLSTM, nam.read_na
                 needs=lambda m: Needs(m.sample_rate, 1, m.prewarm_samples, 0, m.macs_per_sample)))
 register(Family("nam_container", "NAM SlimmableContainer", ".nam", "SlimmableContainer", nam.NamContainer,
                 nam.read_nam, _container_model, sizes=_container_sizes,
-                slimmed=lambda m, size: m.submodels[m.index_for(size)][1]))
+                slimmed=lambda m, size: m.submodels[m.index_for(size)][1], exporter="nam"))
 
 
 def nam_model(model, fast: bool = False, name: str = "", slim: float | None = None) -> StreamingModel:

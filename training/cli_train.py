@@ -13,12 +13,13 @@ def add_arguments(p) -> None:
     p.add_argument("--run-dir", required=True, help="folder for checkpoints, config, metrics and the model (model.json, or model.nam for nam-* presets)")
     p.add_argument("--preset", default=recipe.PRESET,
                    help=f"model: {', '.join(recipe.PRESET_NAMES)} (default {recipe.PRESET}; nam-* write model.nam, "
-                        "the gated ones model.json)")
+                        "the gated ones model.json; nam-a2 is NAM 0.13's A2-Lite + A2-Full container)")
     p.add_argument("--channels", type=positive_int, default=None, help="override a gated preset's channel count")
     p.add_argument("--kernel-size", type=positive_int, default=None, help="override a gated preset's kernel size")
     p.add_argument("--dilations", type=dilation_list, default=None,
                    help="override a gated preset's dilations, comma-separated (e.g. 1,2,4,8)")
     p.add_argument("--max-epochs", type=positive_int, default=None, help="stop after N passes over the train split")
+    p.add_argument("--max-steps", type=positive_int, default=-1, metavar="N", help="stop after N optimiser steps")
     p.add_argument("--max-time", type=positive_float, default=None, metavar="MINUTES", help="stop after MINUTES of training")
     p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint (e.g. DIR/checkpoints/last.ckpt)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -52,7 +53,7 @@ def run(args) -> int:
     summary = train(TrainConfig(
         input=args.input, output=args.output, run_dir=args.run_dir, preset=args.preset, channels=args.channels,
         kernel_size=args.kernel_size, dilations=args.dilations, max_epochs=args.max_epochs,
-        max_minutes=args.max_time, resume=args.resume, seed=args.seed,
+        max_minutes=args.max_time, max_steps=args.max_steps, resume=args.resume, seed=args.seed,
         window=args.window, batch_size=args.batch_size, lr=args.lr,
         pre_emphasis=args.pre_emphasis, dc_weight=args.dc_weight, channel=args.channel, delay=args.delay,
         accelerator=args.accelerator, devices=devices, strategy=args.strategy, threads=args.threads,

@@ -15,7 +15,7 @@ from engine import families
 from engine.errors import AmpemuError
 from engine.formats import nam
 from engine.formats.wavenetva_json import GatedWaveNetWeights, write_model
-from training.model import GatedWaveNet, NamA1WaveNet
+from training.model import GatedWaveNet, NamContainerNet, NamWaveNet
 from training.module import CaptureModule
 from training.onnx_export import export_onnx
 
@@ -44,38 +44,61 @@ def export_json(module: CaptureModule, path, metadata: dict) -> Path:
     return write_model(gated_wavenet_weights(module.net, module.hparams.sample_rate, metadata), path)
 
 
-def nam_wavenet(net: NamA1WaveNet, sample_rate: int, metadata: dict) -> nam.NamWaveNet:
-    """torch layers -> the engine's NamWaveNet; the input gain is folded into every weight that reads
-    the raw input (the first rechannel and each layer's mixin, all bias-free, so folding is exact)."""
-    gain = float(net.input_gain.detach())
+def nam_wavenet(net: NamWaveNet, sample_rate: int, metadata: dict, gain: float = 1.0) -> nam.NamWaveNet:
+    """torch layers -> the engine's NamWaveNet (A1 or A2 form as the net is); the input gain (the net's,
+    times `gain`, a container's) is folded into every weight that reads the raw input (the first
+    rechannel and each layer's mixin, all bias-free, so folding is exact)."""
+    gain *= float(net.input_gain.detach())
     arrays = []
-    for i, (cfg, array) in enumerate(zip(net.layers, net.arrays)):
+    for i, array in enumerate(net.arrays):
+        n, head_k = len(array.dilations), array.head.kernel_size[0]
+        head = array.head.weight if head_k > 1 else array.head.weight[:, :, 0]
         arrays.append(nam.NamLayerArray(
-            input_size=cfg["input_size"], condition_size=1, head_size=cfg["head_size"], channels=cfg["channels"],
-            dilations=list(cfg["dilations"]), kernel_sizes=[cfg["kernel_size"]] * len(cfg["dilations"]),
-            activations=[("Tanh", nam.DEFAULT_NEGATIVE_SLOPE)] * len(cfg["dilations"]), gating=[False] * len(cfg["dilations"]),
-            rechannel=_np(array.rechannel.weight[:, :, 0] * (gain if i == 0 else 1.0)),
+            input_size=array.rechannel.in_channels, condition_size=1, head_size=array.head.out_channels,
+            channels=array.rechannel.out_channels, dilations=list(array.dilations),
+            kernel_sizes=list(array.kernel_sizes), activations=[(array.activation, array.negative_slope)] * n,
+            gating=[False] * n, rechannel=_np(array.rechannel.weight[:, :, 0] * (gain if i == 0 else 1.0)),
             conv_weights=[_np(c.weight) for c in array.convs], conv_biases=[_np(c.bias) for c in array.convs],
             mixin_weights=[_np(m.weight[:, :, 0] * gain) for m in array.mixins],
             residual_weights=[_np(r.weight[:, :, 0]) for r in array.residuals],
             residual_biases=[_np(r.bias) for r in array.residuals],
-            head_weight=_np(array.head.weight[:, :, 0]),
-            head_bias_values=None if array.head.bias is None else _np(array.head.bias)))
-    return nam.NamWaveNet(arrays=arrays, head_scale=net.head_scale, sample_rate=int(sample_rate), metadata=metadata)
+            head_weight=_np(head), head_bias_values=None if array.head.bias is None else _np(array.head.bias),
+            bottleneck=None if array.bottleneck == array.rechannel.out_channels else array.bottleneck, head_kernel_size=head_k, a2=net.a2))
+    return nam.NamWaveNet(arrays=arrays, head_scale=net.head_scale, sample_rate=int(sample_rate), metadata=metadata,
+                          version=nam.A2_WRITE_VERSION if net.a2 else nam.WRITE_VERSION)
 
 
-def export_nam(module: CaptureModule, path, metadata: dict) -> Path:
-    """A `.nam` NeuralAmpModelerCore 0.5+ loads; metadata gains NAM's `loudness` (dBFS of the model's
-    output on the engine's standard phrase, engine/presets/loudness.py) and `validation_esr`."""
+def nam_container(net: NamContainerNet, sample_rate: int, metadata: dict) -> nam.NamContainer:
+    """torch container -> the engine's NamContainer; each submodel carries the metadata and its own loudness."""
+    gain = float(net.input_gain.detach())
+    return nam.NamContainer(
+        submodels=[(top, _with_loudness(nam_wavenet(sub, sample_rate, dict(metadata), gain)))
+                   for top, sub in zip(net.max_values, net.nets)],
+        sample_rate=int(sample_rate), metadata=metadata, version=nam.A2_WRITE_VERSION)
+
+
+def _with_loudness(model):
+    """NAM's `loudness`: dBFS of the model's output on the engine's standard phrase (engine/presets/loudness.py)."""
     from engine.models import nam_model
     from engine.presets.loudness import loudness_db
 
-    if not isinstance(module.net, NamA1WaveNet):
+    model.metadata["loudness"] = round(loudness_db(nam_model(model, fast=True)), 3)
+    return model
+
+
+def export_nam(module: CaptureModule, path, metadata: dict) -> Path:
+    """A `.nam` NeuralAmpModelerCore loads (0.5+ for A1; a container of A2 WaveNets needs 0.7+); metadata
+    gains NAM's `loudness` (of the default model) and `validation_esr`."""
+    net, rate = module.net, module.hparams.sample_rate
+    metadata = {**metadata, "training": {"validation_esr": metadata.get("validation_esr")}}  # where NAM's trainer puts it
+    if isinstance(net, NamContainerNet):
+        model = nam_container(net, rate, metadata)
+        model.metadata["loudness"] = model.default.metadata["loudness"]
+    elif isinstance(net, NamWaveNet):
+        model = _with_loudness(nam_wavenet(net, rate, metadata))
+    else:
         raise AmpemuError(f"--format nam holds NAM WaveNets only; preset '{module.hparams.preset}' "
                           f"({module.hparams.architecture}) exports as json or onnx")
-    model = nam_wavenet(module.net, module.hparams.sample_rate, dict(metadata))
-    model.metadata["loudness"] = round(loudness_db(nam_model(model, fast=True)), 3)
-    model.metadata["training"] = {"validation_esr": metadata.get("validation_esr")}  # where NAM's trainer puts it
     return nam.write_nam(model, path)
 
 

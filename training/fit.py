@@ -90,7 +90,7 @@ def train(cfg: TrainConfig) -> dict:
     """Run one training; returns a summary (paths, best validation ESR, steps, seconds)."""
     run_dir = Path(cfg.run_dir)
     if cfg.max_epochs is None and cfg.max_minutes is None and cfg.max_steps < 0:
-        raise AmpemuError("give a budget: --max-epochs N and/or --max-time MINUTES")
+        raise AmpemuError("give a budget: --max-epochs N, --max-time MINUTES and/or --max-steps N")
     # One thread by default: these small convolutions gain little from more, and when another
     # process holds a core, multi-threaded torch stalls in its thread barriers (measured: 2 threads
     # on a busy 2-core machine ran 30x slower than 1; docs/training.md).

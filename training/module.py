@@ -3,7 +3,8 @@
 `save_hyperparameters` stores the preset, the resolved architecture config, the input gain, the
 sample rate and the loss settings, so `CaptureModule.load_from_checkpoint(ckpt)` alone rebuilds the
 model. Validation reports the plain ESR of the whole validation split (sums over windows and DDP
-ranks, not a mean of per-window ratios, which silent windows would blow up).
+ranks, not a mean of per-window ratios, which silent windows would blow up) of the network's
+forward: for a container (nam-a2), its default (largest) submodel, while training sums every one's loss.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ class CaptureModule(L.LightningModule):
 
     def training_step(self, batch, _):
         x, y = batch
-        loss = esr_loss(self.net(x), y, self.hparams.pre_emphasis, self.hparams.target_energy,
-                        self.hparams.dc_weight)
+        # a container (nam-a2) trains its submodels jointly: the sum of their losses, as NAM's packed training
+        outputs = self.net.submodel_outputs(x) if hasattr(self.net, "submodel_outputs") else [self.net(x)]
+        loss = sum(esr_loss(out, y, self.hparams.pre_emphasis, self.hparams.target_energy, self.hparams.dc_weight)
+                   for out in outputs)
         self.log("esr", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=x.shape[0])
         return loss
 

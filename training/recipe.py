@@ -6,7 +6,7 @@ chose these values, and the command that measures them, are in docs/training.md.
 
 PRESET = "nam-lite"
 # every preset training.model.PRESETS defines (a test keeps the two lists equal)
-PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano")
+PRESET_NAMES = ("seed", "gated-8", "gated-16", "nam-standard", "nam-lite", "nam-feather", "nam-nano", "nam-a2")
 
 # Adam with a cosine decay over the budget (steps or wall-clock minutes) to LR_FINAL_RATIO of LR.
 # 2e-2 trained pedals but collapsed on an amp after a few hundred steps (issue 14); 4e-3 is NAM's rate.

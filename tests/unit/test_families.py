@@ -81,4 +81,4 @@ def test_training_exports_what_the_registry_declares():
     from training.export import EXPORTERS, NATIVE_FORMAT
 
     assert set(EXPORTERS) == {f.exporter for f in families.families() if f.exporter}
-    assert NATIVE_FORMAT == {"gated_wavenet": "json", "nam_wavenet": "nam"}
+    assert NATIVE_FORMAT == {"gated_wavenet": "json", "nam_wavenet": "nam", "nam_container": "nam"}

@@ -42,13 +42,16 @@ channels, times its head_scale) replaces the raw input as every layer's conditio
 
 Features not implemented (blended gating, FiLM, grouped convs, a post-stack head, ConvNet, Linear, ...)
 are refused in one line that names the feature.
+
+Written: WaveNets (A1 arrays in the classic config, A2 arrays with every key NAM 0.13 writes) and
+SlimmableContainers of WaveNets (write.py).
 """
 
 from engine.formats.nam.activations import ACTIVATIONS, DEFAULT_NEGATIVE_SLOPE
-from engine.formats.nam.model import DEFAULT_SAMPLE_RATE, WRITE_VERSION, NamContainer, NamLayerArray, NamLSTM, NamWaveNet
+from engine.formats.nam.model import A2_WRITE_VERSION, DEFAULT_SAMPLE_RATE, WRITE_VERSION, NamContainer, NamLayerArray, NamLSTM, NamWaveNet
 from engine.formats.nam.parse import SUPPORTED, parse_nam, read_nam
 from engine.formats.nam.write import array_config, to_document, write_nam
 
-__all__ = ["ACTIVATIONS", "DEFAULT_NEGATIVE_SLOPE", "DEFAULT_SAMPLE_RATE", "WRITE_VERSION", "SUPPORTED", "NamContainer",
+__all__ = ["A2_WRITE_VERSION", "ACTIVATIONS", "DEFAULT_NEGATIVE_SLOPE", "DEFAULT_SAMPLE_RATE", "WRITE_VERSION", "SUPPORTED", "NamContainer",
            "NamLayerArray", "NamLSTM", "NamWaveNet", "array_config", "parse_nam", "read_nam", "to_document",
            "write_nam"]

@@ -13,6 +13,7 @@ from engine.formats.nam.slim import slim_wavenet
 
 DEFAULT_SAMPLE_RATE = 48000
 WRITE_VERSION = "0.5.4"  # what NeuralAmpModelerCore 0.5 and every NAM plugin since load
+A2_WRITE_VERSION = "0.7.0"  # what NAM 0.13 writes for A2 WaveNets and their containers (Core 0.7+ loads)
 
 
 @dataclass

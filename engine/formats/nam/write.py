@@ -1,5 +1,6 @@
-"""Writing `.nam` files: a NamWaveNet as the document NeuralAmpModelerCore loads (A1 arrays in the
-classic config, A2 arrays in theirs), checked by reading it back with parse.py before it is written."""
+"""Writing `.nam` files: a NamWaveNet (A1 arrays in the classic config, A2 arrays in NAM 0.13's full
+form) or a NamContainer of them, as the document NeuralAmpModelerCore loads, checked by reading it
+back with parse.py before it is written."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import numpy as np
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
 from engine.formats.nam.activations import DEFAULT_NEGATIVE_SLOPE
-from engine.formats.nam.model import NamLayerArray, NamWaveNet
-from engine.formats.nam.parse import _array_config, _check_version, _parse_wavenet, _weight_count
+from engine.formats.nam.model import NamContainer, NamLayerArray, NamWaveNet
+from engine.formats.nam.parse import _array_config, _check_version, _parse_container, _parse_wavenet, _weight_count
 from engine.formats.nam.slim import SLIM_METHOD
 
 
@@ -32,15 +33,29 @@ def _a1_config(a: NamLayerArray) -> dict:
             "head_bias": a.head_bias}
 
 
+# the features NAM 0.13 writes switched off in every A2 array (we neither train nor play them)
+_INACTIVE_FILM = {"active": False, "shift": True, "groups": 1}
+_FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film", "activation_pre_film",
+          "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
+
+
 def _a2_config(a: NamLayerArray) -> dict:
+    """NAM 0.13's A2 array, every key it writes (same keys and order as its exports)."""
+    n = len(a.dilations)
     return {"input_size": a.input_size, "condition_size": a.condition_size,
             "head": {"out_channels": a.head_size, "kernel_size": a.head_kernel_size, "bias": a.head_bias},
-            "channels": a.channels, "bottleneck": a.inner_channels,
-            "kernel_sizes": list(a.kernel_sizes), "dilations": list(a.dilations),
-            "activation": [_activation_config(*act) for act in a.activations],
+            "channels": a.channels, "kernel_sizes": list(a.kernel_sizes), "dilations": list(a.dilations),
+            "activation": [_a2_activation(*act) for act in a.activations], "bottleneck": a.inner_channels,
+            "head1x1": {"active": bool(a.head1x1_weights),
+                        "out_channels": a.head_in if a.head1x1_weights else a.head_size, "groups": 1},
+            "layer1x1": {"active": a.layer1x1, "groups": 1}, "groups_input": 1, "groups_input_mixin": 1,
+            **{film: dict(_INACTIVE_FILM) for film in _FILMS},
             "gating_mode": ["gated" if gated else "none" for gated in a.gating],
-            "layer1x1": {"active": a.layer1x1, "groups": 1},
-            "head1x1": {"active": bool(a.head1x1_weights), "out_channels": a.head_in, "groups": 1}}
+            "secondary_activation": ["Sigmoid" if gated else None for gated in a.gating], "slimmable": None}
+
+
+def _a2_activation(name: str, slope: float) -> dict:
+    return {"type": name, "negative_slope": float(slope)} if name == "LeakyReLU" else {"type": name}
 
 
 def _activation_config(name: str, slope: float):
@@ -80,6 +95,20 @@ def to_document(model: NamWaveNet, outputs: int | None = 1) -> dict:
     return doc
 
 
-def write_nam(model: NamWaveNet, path) -> Path:
+def container_document(container: NamContainer) -> dict:
+    """A SlimmableContainer document of WaveNets (NAM 0.13's layout: the submodels under config, no weights)."""
+    if not all(isinstance(m, NamWaveNet) for _, m in container.submodels):
+        raise AmpemuError("only containers of NAM WaveNets are written")
+    doc = {"version": container.version, "metadata": container.metadata, "architecture": "SlimmableContainer",
+           "config": {"submodels": [{"max_value": float(top), "model": to_document(m)}
+                                    for top, m in container.submodels]},
+           "weights": [], "sample_rate": int(container.sample_rate)}
+    _check_version("<export>", doc["version"])
+    _parse_container(doc, doc["config"], "<export>")
+    return doc
+
+
+def write_nam(model: NamWaveNet | NamContainer, path) -> Path:
     """Write `model` as a `.nam` file atomically (temp file + rename): never half a model on disk."""
-    return write_atomically(path, json.dumps(to_document(model), allow_nan=False))
+    doc = container_document(model) if isinstance(model, NamContainer) else to_document(model)
+    return write_atomically(path, json.dumps(doc, allow_nan=False))
