@@ -121,6 +121,8 @@ def network_properties(net: nn.Module, architecture: str, config: dict, sample_r
 def export_onnx(module, path, metadata: dict) -> Path:
     """EXPORTERS entry (training/export.py): a CaptureModule as a streaming .onnx file."""
     hp = module.hparams
+    if hasattr(module.net, "submodel_outputs"):
+        raise AmpemuError(f"preset '{hp.preset}' is a container of sizes that only a .nam holds: export with --format nam")
     props = network_properties(module.net, hp.architecture, dict(hp.config), hp.sample_rate,
                                metadata.get("name", Path(path).stem), metadata)
     return write_atomically(path, onnx_bytes(module.net, props))

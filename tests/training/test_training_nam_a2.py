@@ -102,6 +102,12 @@ def test_unimplemented_a2_features_are_refused(change, match):
         NamA2WaveNet(layers)
 
 
+def test_onnx_export_of_a_container_is_refused(module, tmp_path):
+    with pytest.raises(AmpemuError, match="only a .nam holds: export with --format nam"):
+        export(module, tmp_path / "a2.onnx", "onnx")
+    assert not (tmp_path / "a2.onnx").exists()
+
+
 def test_train_cli_writes_a_container_info_reads(tmp_path, capsys):
     from training.synthetic import overdrive
 
