@@ -63,7 +63,8 @@ def nam_wavenet(net: NamWaveNet, sample_rate: int, metadata: dict, gain: float =
             residual_weights=[_np(r.weight[:, :, 0]) for r in array.residuals],
             residual_biases=[_np(r.bias) for r in array.residuals],
             head_weight=_np(head), head_bias_values=None if array.head.bias is None else _np(array.head.bias),
-            bottleneck=None if array.bottleneck == array.rechannel.out_channels else array.bottleneck, head_kernel_size=head_k, a2=net.a2))
+            bottleneck=None if array.bottleneck == array.rechannel.out_channels else array.bottleneck,
+            head_kernel_size=head_k, a2=net.a2))
     return nam.NamWaveNet(arrays=arrays, head_scale=net.head_scale, sample_rate=int(sample_rate), metadata=metadata,
                           version=nam.A2_WRITE_VERSION if net.a2 else nam.WRITE_VERSION)
 

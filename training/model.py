@@ -96,7 +96,8 @@ class NamLayerArray(nn.Module):
         """(array input, raw input, previous array's head output or None) -> (layer output, head output).
 
         Valid mode: every tensor ends at the same sample, each layer's output is shorter by its
-        conv's reach, and the longer ones (condition, head) are cut to the newest samples."""
+        conv's reach, and the longer ones (condition, head) are cut to the newest samples; the head conv
+        shortens by its kernel - 1 and the layer output is cut to match."""
         h = self.rechannel(h)
         for conv, mixin, residual in zip(self.convs, self.mixins, self.residuals):
             shrink = (conv.kernel_size[0] - 1) * conv.dilation[0]
@@ -156,7 +157,6 @@ class NamA1WaveNet(NamWaveNet):
             if cfg.get("activation", "Tanh") != "Tanh" or cfg.get("gated", False) or cfg.get("condition_size", 1) != 1:
                 raise AmpemuError(f"layer array {i}: training supports NAM's A1 arrays with Tanh, not gated, "
                                   f"condition_size 1")
-        self.layers = [dict(cfg) for cfg in layers]
         super().__init__([NamLayerArray(cfg["input_size"], cfg["channels"], cfg["head_size"],
                                         [cfg["kernel_size"]] * len(cfg["dilations"]), cfg["dilations"],
                                         cfg["head_bias"]) for cfg in layers], head_scale, input_gain)
@@ -201,7 +201,6 @@ class NamA2WaveNet(NamWaveNet):
             arrays.append(NamLayerArray(cfg["input_size"], cfg["channels"], head["out_channels"], cfg["kernel_sizes"],
                                         cfg["dilations"], head["bias"], cfg.get("bottleneck"), activation, slope,
                                         head["kernel_size"]))
-        self.layers = [dict(cfg) for cfg in layers]
         super().__init__(arrays, head_scale, input_gain)
 
 

@@ -41,7 +41,6 @@ _FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixi
 
 def _a2_config(a: NamLayerArray) -> dict:
     """NAM 0.13's A2 array, every key it writes (same keys and order as its exports)."""
-    n = len(a.dilations)
     return {"input_size": a.input_size, "condition_size": a.condition_size,
             "head": {"out_channels": a.head_size, "kernel_size": a.head_kernel_size, "bias": a.head_bias},
             "channels": a.channels, "kernel_sizes": list(a.kernel_sizes), "dilations": list(a.dilations),
