@@ -106,7 +106,7 @@ def main() -> int:
         print(f"  {device}: {json.dumps(row)}", flush=True)
     (work / "results.json").write_text(json.dumps({"minutes": args.minutes, "train_args": args.train_args,
                                                    "results": results}, indent=2) + "\n")
-    print(f"\n| device | ampemu steps | ampemu ESR, other playing |" + (" NAM steps | NAM ESR, other playing |" if args.nam else ""))
+    print("\n| device | ampemu steps | ampemu ESR, other playing |" + (" NAM steps | NAM ESR, other playing |" if args.nam else ""))
     print("|---|---|---|" + ("---|---|" if args.nam else ""))
     for device, row in results.items():
         line = f"| {device} | {row['ampemu']['steps']} | {row['ampemu']['test_esr']:.4f} |"

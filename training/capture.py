@@ -8,10 +8,8 @@ Numpy only (no torch), so the checks run and are tested without the training sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 from engine.audio_io import read_wav, warn
 from engine.delay import estimate_delay
