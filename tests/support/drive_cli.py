@@ -24,6 +24,14 @@ class CaseTimeout(BaseException):
     pass
 
 
+def _peak_rss_mb() -> int:
+    """This process's own peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that over exec
+    from the forked parent, so under a big pytest it reports the parent's size, not ours."""
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kb // 1024
+
+
 def _alarm(*_):
     raise CaseTimeout()
 
@@ -52,7 +60,7 @@ def main() -> None:
             signal.alarm(0)
         results.append({"argv": argv, "code": code, "stdout": out.getvalue()[-2000:], "stderr": err.getvalue(),
                         "seconds": round(time.monotonic() - started, 2),
-                        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024})
+                        "peak_rss_mb": _peak_rss_mb()})
     json.dump(results, sys.stdout)
 
 
