@@ -55,16 +55,18 @@ class DelayEstimate:
         return f"output lags the input by {self.lag} samples ({1000 * self.lag / rate:.2f} ms): {what}"
 
 
-def _spectrum(a: np.ndarray, size: int) -> np.ndarray:
-    return np.fft.rfft(a.astype(np.float64), size)
+def _abs_correlation(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
+    """|cross-correlation| of y with x by FFT of `size` points: index k (mod size) is lag k."""
+    spectrum = np.fft.rfft(y.astype(np.float64), size) * np.conj(np.fft.rfft(x.astype(np.float64), size))
+    return np.abs(np.fft.irfft(spectrum, size))
 
 
 def coarse_lag(x: np.ndarray, y: np.ndarray, max_lag: int) -> int:
     """Lag in [-max_lag, max_lag] of the largest |cross-correlation| (polarity ignored)."""
     size = 1 << int(np.ceil(np.log2(x.size + max_lag + 1)))
-    corr = np.fft.irfft(_spectrum(y, size) * np.conj(_spectrum(x, size)), size)
+    corr = _abs_correlation(x, y, size)
     lags = np.arange(-max_lag, max_lag + 1)
-    return int(lags[np.argmax(np.abs(corr[lags % size]))])
+    return int(lags[np.argmax(corr[lags % size])])
 
 
 def _segments(a: np.ndarray) -> np.ndarray:
@@ -115,8 +117,7 @@ def find_delay(sent: np.ndarray, received: np.ndarray, max_lag: int) -> tuple[in
     """Lag (frames, 0..max_lag) where `received` best matches `sent`, and the match's strength
     (normalised cross-correlation at that lag: 1 is a perfect copy, polarity ignored)."""
     size = 1 << int(np.ceil(np.log2(received.size + sent.size)))  # no wrap-around for lags >= 0
-    spectrum = np.fft.rfft(received.astype(np.float64), size) * np.conj(np.fft.rfft(sent.astype(np.float64), size))
-    window = np.abs(np.fft.irfft(spectrum, size)[:max_lag + 1])  # index = lag
+    window = _abs_correlation(sent, received, size)[:max_lag + 1]  # index = lag
     lag = int(np.argmax(window))
     segment = received[lag:lag + sent.size].astype(np.float64)
     norm = np.linalg.norm(sent) * np.linalg.norm(segment)
