@@ -81,3 +81,17 @@ def switch_reference(x, switch_at, old, new, fade_frames, kind, chain=None):
 def max_step(y: np.ndarray) -> float:
     """The click detector: largest sample-to-sample jump."""
     return float(np.max(np.abs(np.diff(y.astype(np.float64)))))
+
+
+def stream(channel, x: np.ndarray, on_block=None, block: int = 64) -> np.ndarray:
+    """Play `x` through a live channel's compiled block function, `block` frames at a time (mono in
+    and out), calling `on_block(index)` before each block: the callback's path without JACK."""
+    from engine.realtime.block import interleaved_block
+
+    out = np.empty(x.size, np.float32)
+    for index, start in enumerate(range(0, x.size, block)):
+        if on_block:
+            on_block(index)
+        piece = x[start:start + block]
+        interleaved_block(channel.descriptor, piece.reshape(-1, 1).copy(), out[start:start + piece.size].reshape(-1, 1))
+    return out

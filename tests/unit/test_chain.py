@@ -11,7 +11,7 @@ import scipy.signal
 import soundfile as sf
 
 from support.audio import guitar_like, run_partition
-from support.presets import SEEDS, max_step, seed
+from support.presets import SEEDS, max_step, seed, stream
 
 from engine.chain.chain import attach, build_chain
 from engine.chain.ir import load_ir, read_ir, resample
@@ -22,7 +22,7 @@ from engine.kernels.chain import cc_eq_db, cc_gate_db
 from engine.kernels import fft
 from engine.models import load_model
 from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block, warm_up
+from engine.realtime.block import warm_up
 from engine.realtime.channel import Channel
 from engine.render import render
 
@@ -248,16 +248,6 @@ def test_gate_hold_and_hysteresis_keep_it_open():
 def chained(name, tmp_path, ir_seed, **values):
     path = write_ir(tmp_path / f"cab{ir_seed}.wav", cabinet(0.2, RATE, ir_seed), RATE)
     return attach(load_model(seed(name)), ChainSettings(ir=path, **values))
-
-
-def stream(channel, x, on_block=None):
-    out = np.empty(x.size, np.float32)
-    for index, start in enumerate(range(0, x.size, BLOCK)):
-        if on_block:
-            on_block(index)
-        piece = x[start:start + BLOCK]
-        interleaved_block(channel.descriptor, piece.reshape(-1, 1).copy(), out[start:start + piece.size].reshape(-1, 1))
-    return out
 
 
 def test_callback_plays_model_and_chain_exactly_as_the_offline_render(tmp_path):

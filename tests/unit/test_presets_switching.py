@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from support.audio import guitar_like
-from support.presets import SEEDS, curve, seed, switch_reference
+from support.presets import SEEDS, curve, seed, stream, switch_reference
 from engine.models import load_model
 from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block, warm_up
+from engine.realtime.block import warm_up
 from engine.realtime.channel import Channel, db_to_gain
 
 RATE = 44100
@@ -30,16 +30,6 @@ def make_channel(fade_frames=441, kind="equal-power", n=2):
     channel.set_crossfade(fade_frames, kind)
     warm_up(channel, BLOCK)
     return channel
-
-
-def stream(channel, x, on_block=None, block=BLOCK):
-    out = np.empty(x.size, np.float32)
-    for index, start in enumerate(range(0, x.size, block)):
-        if on_block:
-            on_block(index)
-        piece = x[start:start + block]
-        interleaved_block(channel.descriptor, piece.reshape(-1, 1).copy(), out[start:start + piece.size].reshape(-1, 1))
-    return out
 
 
 def midi_at(channel, offset, *message):
