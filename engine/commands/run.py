@@ -141,6 +141,7 @@ def run(args) -> int:
     notifier = SystemdNotifier() if args.systemd else None
     web_address = parse_web_address(args.web) if args.web else None  # a bad --web fails before JACK starts
     host = _host(args, models)
+    terminate = StopRequest()
     housekeeper = footswitches = web = None
     restart = []
     try:
@@ -157,7 +158,7 @@ def run(args) -> int:
                 for note in notes:
                     print(f"ampemu run: {note}", flush=True)
             # SIGTERM (systemd stop) ends the loop like a server shutdown would, but with exit code 0
-            signal.signal(signal.SIGTERM, lambda *_: host.stop())
+            signal.signal(signal.SIGTERM, terminate)
             if args.backend == "jack":
                 host.start(args.source, args.destinations, args.midi_sources, connect=not args.no_connect)
             else:
@@ -179,8 +180,8 @@ def run(args) -> int:
             if loaded and loaded.broken:
                 print(f"ampemu run: WARNING: {len(loaded.broken)} preset(s) skipped, their model did not load: "
                       + "; ".join(loaded.broken), flush=True)
-            _main_loop(args, host, CurrentPreset(host.channel, loaded.names) if loaded else None, notifier,
-                       len(loaded.broken) if loaded else 0)
+            _main_loop(args, host, terminate, CurrentPreset(host.channel, loaded.names) if loaded else None,
+                       notifier, len(loaded.broken) if loaded else 0)
             if host.shutdown_reason:
                 raise AmpemuError(f"the JACK server shut down ({host.shutdown_reason.strip()}); exiting")
     finally:
@@ -216,19 +217,33 @@ def _start_web(address, host, loaded, restart):
     return web
 
 
-def _main_loop(args, host, current: CurrentPreset | None, notifier: SystemdNotifier | None, broken: int = 0) -> None:
+class StopRequest:
+    """The SIGTERM handler: it only sets a flag that the main loop polls every tick.
+
+    A handler runs in the main thread between two bytecodes, possibly inside `Event.wait` while that
+    thread holds the Event's lock; `Event.set()` there would wait for that lock forever."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, *_signal_args) -> None:
+        self.requested = True
+
+
+def _main_loop(args, host, terminate: StopRequest, current: CurrentPreset | None, notifier: SystemdNotifier | None,
+               broken: int = 0) -> None:
     """Until stopped: save preset changes, ping the watchdog while the callback advances, print stats."""
     started = shown = time.monotonic()
     previous, next_stats = host.channel.snapshot(), started + args.stats_interval
     tick = min(LOOP_S, notifier.watchdog_interval or LOOP_S) if notifier else LOOP_S
-    while not host.stopped.is_set():
+    while not host.stopped.is_set() and not terminate.requested:
         wait = tick
         if args.duration is not None:
             left = args.duration - (time.monotonic() - started)
             if left <= 0:
                 break
             wait = min(wait, left)
-        if host.stopped.wait(wait):
+        if host.stopped.wait(wait) or terminate.requested:
             break
         if current and (name := current.poll()):
             print(f"preset: {name}", flush=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -239,3 +241,27 @@ def test_a_cold_start_says_it_compiles_and_ctrl_c_ends_it_in_one_line(tmp_path):
     assert lines == ["ampemu info: interrupted while compiling the kernels (nothing was cached; the next start "
                      "compiles again)"], err
     assert out == ""
+
+
+SIGTERM_WHILE_EVENT_LOCKED = """
+import os, signal, threading, types
+from engine.commands import run
+
+host = types.SimpleNamespace(stopped=threading.Event(), channel=types.SimpleNamespace(snapshot=lambda: None))
+terminate = run.StopRequest()
+signal.signal(signal.SIGTERM, terminate)
+with host.stopped._cond:  # where Event.wait holds it: a handler that called Event.set() would wait forever
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(1000):  # the handler runs between two of these bytecodes
+        pass
+args = types.SimpleNamespace(duration=None, stats=False, stats_interval=5.0)
+run._main_loop(args, host, terminate, None, None)
+print("stopped")
+"""
+
+
+def test_sigterm_that_lands_inside_event_wait_still_stops_the_main_loop():
+    result = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_EVENT_LOCKED], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stopped"
