@@ -17,6 +17,12 @@ training fails. Two defences:
 
 The estimate never errs late by design: a late estimate breaks training, an early one costs nothing.
 
+A capture whose input carries calibration clicks (single samples in silence: `ampemu capture
+--signal` puts one between each two sections) is measured exactly instead: a causal device answers
+nothing before its pure delay, so where its answer to a click *starts* (not where it peaks) is that
+delay, whatever the device's phase. When at least CLICK_MIN_COUNT clicks agree to the sample, that
+lag is removed whole (`click_delay`); otherwise the cross-correlation above decides.
+
 The rig's round trip itself is measured with clicks through a loop cable (`ampemu capture
 --calibrate`, `ampemu latency`): `click_train` and `find_delay`, a plain cross-correlation, since a
 cable has no phase of its own.
@@ -34,6 +40,14 @@ SEGMENT = 4096  # Welch segment of the cross-spectrum; the fine search spans +-S
 DEVICE_PHASE_MAX = 64  # samples (1.3 ms at 48 kHz) of any lag read as the device's phase and left in
 SURE_DB = 22.0  # a correlation peak less than 22 dB over the rest is not a measurement
 MAX_LATENCY_S = 0.5  # a longer round trip is not a loop worth playing through (and bounds the search)
+CLICK_QUIET_S = 0.1  # a click has this much silence in the input on each side ...
+CLICK_QUIET_DB = -60.0  # ... (silence: this far under the click)
+CLICK_FLOOR_S = 0.05  # the output's noise floor is read this long before the click: round trips up to 50 ms
+CLICK_SNR_DB = 30.0  # an answer this far over the floor is a measurement
+ONSET_FLOOR_FACTOR = 8.0  # the answer starts at its first sample over 8x the floor's RMS ...
+ONSET_PEAK_DB = -60.0  # ... and over a thousandth of its peak (a noiseless render has no floor)
+CLICK_MIN_COUNT = 3  # clicks that must agree (within CLICK_AGREE samples of their median)
+CLICK_AGREE = 1
 
 
 @dataclass(frozen=True)
@@ -41,12 +55,16 @@ class DelayEstimate:
     lag: int  # where the output lines up best with the input (positive: the output is later)
     clarity_db: float  # the weighted correlation's peak over its median: how sure the lag is
     remove: int  # samples to drop from the start of the output: 0, or the pure delay less the allowance
+    clicks: int = 0  # calibration clicks the lag was read from (0: read from the cross-correlation)
 
     @property
     def sure(self) -> bool:
-        return self.clarity_db >= SURE_DB
+        return self.clicks >= CLICK_MIN_COUNT or self.clarity_db >= SURE_DB
 
     def describe(self, rate: int) -> str:
+        if self.clicks:
+            return (f"the device answers {self.clicks} calibration clicks {self.lag} samples "
+                    f"({1000 * self.lag / rate:.2f} ms) after each: removing {self.remove}")
         if not self.sure:
             return (f"no clear delay found (correlation peak at {self.lag} samples only {self.clarity_db:.0f} dB "
                     "over the rest); nothing removed")
@@ -88,8 +106,60 @@ def weighted_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.fft.irfft(weight * cross, SEGMENT)
 
 
+def isolated_clicks(x: np.ndarray, rate: int) -> np.ndarray:
+    """Positions of the calibration clicks in `x`: samples of at least half its peak with nothing
+    over CLICK_QUIET_DB (relative to the click) within CLICK_QUIET_S on either side."""
+    magnitude = np.abs(x)
+    peak = float(magnitude.max(initial=0.0))
+    if peak == 0.0:
+        return np.zeros(0, np.int64)
+    quiet = int(CLICK_QUIET_S * rate)
+    audible = magnitude > 0.5 * peak * 10 ** (CLICK_QUIET_DB / 20)  # half the peak, less the silence margin
+    count = np.concatenate([[0], np.cumsum(audible)])
+    loud = np.flatnonzero(magnitude >= 0.5 * peak)
+    loud = loud[(loud >= quiet) & (loud + quiet < x.size)]
+    alone = count[loud + quiet + 1] - count[loud - quiet] == 1  # the click is the only audible sample
+    return loud[alone]
+
+
+def click_delay(x: np.ndarray, y: np.ndarray, rate: int) -> DelayEstimate | None:
+    """The pure delay read from where the device's answer to the calibration clicks in `x` starts, or
+    None when fewer than CLICK_MIN_COUNT clicks give a clear answer at the same lag (audio lost or
+    repeated between them). The lag is read once more from the agreeing answers' average, whose
+    noise is sqrt(count) lower: a steep low-pass starts so softly that noise hides its first samples."""
+    floor, window = int(CLICK_FLOOR_S * rate), int(CLICK_QUIET_S * rate)
+    clicks = isolated_clicks(x, rate)
+    floors = np.stack([y[t - floor:t] for t in clicks]).astype(np.float64) if clicks.size else np.zeros((0, floor))
+    answers = np.stack([y[t:t + window] for t in clicks]).astype(np.float64) if clicks.size else np.zeros((0, window))
+    onsets = np.array([_onset(a, f) for a, f in zip(answers, floors)], dtype=np.int64)
+    heard = onsets >= 0
+    if heard.sum() < CLICK_MIN_COUNT:
+        return None
+    lag = int(np.median(onsets[heard]))
+    agreeing = heard & (np.abs(onsets - lag) <= CLICK_AGREE)
+    if agreeing.sum() < CLICK_MIN_COUNT or agreeing.sum() < 2 * heard.sum() / 3:
+        return None
+    lag = min(lag, max(0, _onset(np.mean(answers[agreeing], axis=0), np.mean(floors[agreeing], axis=0))))
+    return DelayEstimate(lag, float("inf"), lag, clicks=int(agreeing.sum()))
+
+
+def _onset(answer: np.ndarray, floor: np.ndarray) -> int:
+    """First sample of `answer` clearly over the noise in `floor` (-1: no clear answer)."""
+    noise = float(np.sqrt(np.mean(np.square(floor))))
+    magnitude = np.abs(answer)
+    peak = float(magnitude.max(initial=0.0))
+    if peak == 0.0 or peak < noise * 10 ** (CLICK_SNR_DB / 20):
+        return -1
+    return int(np.argmax(magnitude > max(ONSET_FLOOR_FACTOR * noise, peak * 10 ** (ONSET_PEAK_DB / 20))))
+
+
 def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int, max_seconds: float = 0.2) -> DelayEstimate:
-    """The pure delay of the device that turned `x` into `y`, from their first SEARCH_SECONDS."""
+    """The pure delay of the device that turned `x` into `y`: from the calibration clicks when `x`
+    carries them, else from their first SEARCH_SECONDS' cross-correlation."""
+    n = min(x.size, y.size)
+    clicked = click_delay(x[:n], y[:n], rate)
+    if clicked is not None:
+        return clicked
     n = min(x.size, y.size, int(SEARCH_SECONDS * rate))
     x, y = x[:n], y[:n]
     coarse = coarse_lag(x, y, int(max_seconds * rate) * 2)  # wider than we accept, to report implausible ones

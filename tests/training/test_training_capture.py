@@ -97,6 +97,19 @@ def test_latency_is_estimated_reported_and_compensated(tmp_path, dry, capsys):
     np.testing.assert_array_equal(cap.input, dry[:dry.size - 377])
 
 
+def test_a_capture_made_with_the_capture_signal_loses_its_whole_round_trip(tmp_path, capsys):
+    """In a DAW, through a rig with a 441-sample round trip: the clicks give the pure delay exactly."""
+    from engine.capture.signal import capture_signal
+
+    x = capture_signal(20.0, RATE)
+    delayed = np.concatenate([np.zeros(441, np.float32), device(x)])[:x.size]
+    cap = load_capture(*write_pair(tmp_path, x, delayed))
+    assert cap.delay == 441
+    np.testing.assert_array_equal(cap.output, delayed[441:])
+    assert "latency: the device answers 7 calibration clicks 441 samples (10.00 ms) after each: removing 441" \
+        in capsys.readouterr().out
+
+
 def test_delay_override(tmp_path, dry):
     y = device(dry)
     delayed = np.concatenate([np.zeros(441, np.float32), y])[:y.size]

@@ -102,3 +102,50 @@ def test_find_delay_locates_a_filtered_inverted_noisy_click(delay):
 def test_find_delay_reports_no_match_on_silence():
     sent = click_train(2, 500, lead=10, level=0.5)
     assert find_delay(sent, np.zeros(sent.size + 100, np.float32), 100)[1] == 0.0
+
+
+@pytest.fixture(scope="module")
+def capture_signal_30s():
+    from engine.capture.signal import capture_signal
+
+    return capture_signal(30.0, RATE).astype(np.float64)
+
+
+# an 800 Hz 4th-order low-pass answers a click as t^3: its first 4 samples hold 9e-6 of the answer's
+# energy, under the -80 dB floor of a -40 dBFS answer, so they cannot be seen (nor missed by a model)
+HIDDEN_ONSET = {"steep low-pass": 4}
+
+
+@pytest.mark.parametrize("name", {**LINEAR, **PHASE_SHIFTING_NONLINEAR})
+def test_calibration_clicks_give_the_pure_delay_through_any_device(capture_signal_30s, name):
+    """With the capture signal's clicks the pure delay is exact even where the correlation reads late:
+    the answer to a click starts at the pure delay, whatever the device does to its phase."""
+    from engine.capture.signal import click_positions
+
+    x = capture_signal_30s
+    y = {**LINEAR, **PHASE_SHIFTING_NONLINEAR}[name](x)
+    y = y + 10 ** (-80 / 20) * np.random.default_rng(1).standard_normal(y.size)  # a real return's noise floor
+    for d in DELAYS:
+        found = estimate_delay(x, _delayed(y, d), RATE)
+        assert found.clicks == len(click_positions(30.0, RATE)), (name, d, found)
+        assert d <= found.lag <= d + HIDDEN_ONSET.get(name, 0) and found.remove == found.lag, (name, d, found)
+        assert "calibration clicks" in found.describe(RATE)
+
+
+def test_clicks_that_disagree_fall_back_to_the_correlation(capture_signal_30s):
+    """A take that lost audio between clicks gives no click answer; the cross-correlation decides."""
+    from engine.capture.signal import click_positions
+
+    x = capture_signal_30s
+    y = np.clip(8 * x, -0.3, 0.3)
+    second, fourth = click_positions(30.0, RATE)[1], click_positions(30.0, RATE)[3]
+    y = np.concatenate([y[:second - 1000], np.zeros(300), y[second - 1000:fourth - 1000], np.zeros(600),
+                        y[fourth - 1000:]])[:x.size]  # 300 then 900 samples late after two dropouts
+    found = estimate_delay(x, y, RATE)
+    assert found.clicks == 0 and found.remove == 0, found
+
+
+def test_playing_without_clicks_has_none(dry):
+    from engine.delay import isolated_clicks
+
+    assert isolated_clicks(dry, RATE).size == 0
