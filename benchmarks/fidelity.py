@@ -8,6 +8,7 @@ gets the same budget on the same files, and is graded on the same take.
 
     .venv/bin/python benchmarks/fidelity.py --minutes 10 --nam            # the table in docs/training.md
     .venv/bin/python benchmarks/fidelity.py --minutes 3 --devices jcm800 -- --lr 2e-3   # try a recipe change
+    .venv/bin/python benchmarks/fidelity.py --minutes 5 --nam --together --devices held-out   # benchmarks/guitarix.py
 
 Run it alone on the machine: both trainers get one thread each and run side by side per device
 (--together) or one after the other (the default), so that each sees the same machine.
@@ -26,13 +27,17 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from guitarix import HELD_OUT, held_out_pair
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEVICES = ("ts9", "fuzzface", "ds1", "jcm800")
 GRADE_FROM = 4096  # samples: skip the start-up, as NAM's baseline does
 
 
-def pair(device: str, kind: str) -> tuple[Path, Path]:
+def pair(device: str, kind: str, work: Path) -> tuple[Path, Path]:
+    if device in HELD_OUT:
+        return held_out_pair(device, kind, SHARED / "datasets", work)
     folder = next((SHARED / "datasets").glob(f"{device}-{kind}*"))
     return next(folder.glob("input.*")), next(folder.glob("output.*"))
 
@@ -75,7 +80,9 @@ def grade_ampemu(run_dir: Path, test) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--devices", default=",".join(DEVICES))
+    ap.add_argument("--devices", default=",".join(DEVICES),
+                    help=f"comma-separated: the shared {', '.join(DEVICES)}, the held-out {', '.join(HELD_OUT)} "
+                         "(guitarix at its defaults), or held-out for all of those")
     ap.add_argument("--nam", action="store_true", help="also run NAM's trainer at the same budget")
     ap.add_argument("--together", action="store_true", help="run the two trainers side by side (one core each)")
     ap.add_argument("--work", default="/tmp/ampemu-fidelity")
@@ -85,8 +92,9 @@ def main() -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     results = {}
-    for device in args.devices.split(","):
-        capture, test = pair(device, "clean180"), pair(device, "muted30")
+    devices = args.devices.replace("held-out", ",".join(HELD_OUT)).split(",")
+    for device in devices:
+        capture, test = pair(device, "clean180", work), pair(device, "muted30", work)
         run_dir = work / f"{device}-{int(time.time())}"
         started = time.strftime("%H:%M:%S")
         print(f"[{started}] {device}: training {args.minutes:g} min"
