@@ -6,35 +6,55 @@ keeps only the last lines of its log, and is killed with SIGKILL if it does not 
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from engine.errors import AmpemuError
 
 # libjack keeps at most 8 server names in its shared registry, and a jackd killed with SIGKILL keeps
 # its entry until a server of the same name starts again. Unique names per run would fill the
 # registry ("Too many servers already active"), so private servers reuse a small pool of names.
-NAME_POOL = [f"ampemu-dummy-{i}" for i in range(4)]
+# Each name is claimed with an advisory lock on a file that lives as long as the server (the kernel
+# drops it when the process dies), so test runs in parallel never start two servers of one name.
+NAME_POOL = [f"ampemu-dummy-{i}" for i in range(6)]
+CLAIM_WAIT_S = 300.0  # how long to wait for a name when parallel runs hold them all
 
 
 class DummyJackServer:
     def __init__(self, rate: int = 48000, period: int = 64, realtime: bool = True, name: str | None = None,
                  log_lines: int = 200):
-        self.name = name or self._free_name()
+        self._claim = None  # the open lock file of a pool name, held until stop()
+        self.name = name or self._claim_name()
         self.rate, self.period, self.realtime = rate, period, realtime
         self._log = collections.deque(maxlen=log_lines)  # bounded: jackd can print an xrun line per cycle
         self.process: subprocess.Popen | None = None
 
-    @staticmethod
-    def _free_name() -> str:
-        """The first name of the pool that no running server answers to."""
-        for candidate in NAME_POOL:
-            if not _server_answers(candidate):
+    def _claim_name(self) -> str:
+        """The first pool name that no other process holds and no server answers to."""
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while True:
+            for candidate in NAME_POOL:
+                claim = open(Path(tempfile.gettempdir()) / f"{candidate}.lock", "a")
+                try:
+                    fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    claim.close()
+                    continue
+                if _server_answers(candidate):  # a server someone started by hand
+                    claim.close()
+                    continue
+                self._claim = claim
                 return candidate
-        raise AmpemuError(f"all private JACK server names ({', '.join(NAME_POOL)}) are in use")
+            if time.monotonic() > deadline:
+                raise AmpemuError(f"all private JACK server names ({', '.join(NAME_POOL)}) stayed in use for "
+                                  f"{CLAIM_WAIT_S:.0f} s")
+            time.sleep(0.5)
 
     @property
     def env(self) -> dict:
@@ -75,17 +95,22 @@ class DummyJackServer:
         return _server_answers(self.name)
 
     def stop(self, timeout: float = 5.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout` seconds; returns jackd's exit status."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        return self.process.returncode
+        """SIGTERM, then SIGKILL after `timeout` seconds; returns jackd's exit status. Frees the name."""
+        try:
+            if self.process is None:
+                return None
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout)
+            return self.process.returncode
+        finally:
+            if self._claim is not None:
+                self._claim.close()  # closing the file drops its lock
+                self._claim = None
 
     def __enter__(self):
         return self.start()
