@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import AmpemuError
-from engine.realtime.jack_host import _jack, _quiet_libjack
+from engine.realtime.jack_host import load_jack, quiet_libjack
 from engine.delay import MAX_LATENCY_S, click_train, find_delay
 
 
@@ -28,7 +28,7 @@ class SoftwareLoopback:
     """A JACK client that plays its input back `delay` frames later: the loop cable, in software."""
 
     def __init__(self, delay: int = 0, name: str = "ampemu-loopback"):
-        jack = _jack()
+        jack = load_jack()
         self.client = jack.Client(name, no_start_server=True)
         self.inport = self.client.inports.register("in")
         self.outport = self.client.outports.register("out")
@@ -118,8 +118,8 @@ def measure_round_trip(output: str | None = None, input: str | None = None, loop
                        clicks: int = 4, level: float = 0.5, timeout: float = 20.0) -> LatencyResult:
     """Connect our output to `output` and `input` to our input (default: the first physical ports), or to
     a SoftwareLoopback when `loopback_delay` is given, play clicks and find them in what comes back."""
-    jack = _jack()
-    _quiet_libjack(jack)
+    jack = load_jack()
+    quiet_libjack(jack)
     try:
         client = jack.Client("ampemu-latency", no_start_server=True)
     except jack.JackOpenError:

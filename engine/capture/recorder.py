@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.capture import callback as cb
 from engine.errors import AmpemuError
-from engine.realtime.jack_host import _jack, _quiet_libjack, open_client, resolve_ports
+from engine.realtime.jack_host import load_jack, quiet_libjack, open_client, resolve_ports
 from engine.realtime.memory import lock_memory
 from engine.realtime.native import address, load_acquire, publish
 
@@ -39,8 +39,8 @@ class DuplexRecorder:
     """Open with `with DuplexRecorder() as rec:`; `rec.take(...)` as often as needed."""
 
     def __init__(self, name: str = "ampemu-capture"):
-        self.jack = jack = _jack()
-        self.libjack_messages = _quiet_libjack(jack)
+        self.jack = jack = load_jack()
+        self.libjack_messages = quiet_libjack(jack)
         self.client = open_client(jack, name, NO_JACK)
         self.active, self.shutdown_reason = False, ""
         try:

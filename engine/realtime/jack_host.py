@@ -24,7 +24,8 @@ NO_SERVER = ("cannot connect to a JACK server (is jackd running, as this user, w
              "name you expect?); start it, e.g. `jackd -d alsa -r 48000 -p 128 -n 2`, or use --backend sounddevice")
 
 
-def _jack():
+def load_jack():
+    """The JACK-Client module, or one line on what to install."""
     try:
         import jack
     except (ImportError, OSError) as exc:  # OSError: JACK-Client is installed but libjack is not
@@ -33,7 +34,7 @@ def _jack():
     return jack
 
 
-def _quiet_libjack(jack) -> collections.deque:
+def quiet_libjack(jack) -> collections.deque:
     """Keep libjack's own prints (several lines per failed open or lost server) out of the terminal.
 
     The engine reports each fault as one line of its own; libjack's last messages stay available in
@@ -58,8 +59,8 @@ def open_client(jack, name: str, no_server: str = NO_SERVER):
 def server_settings(name: str = "ampemu-probe") -> tuple[int, int]:
     """(sample rate, period) of the running JACK server, from a client that opens and closes at once;
     raises AmpemuError when no server runs."""
-    jack = _jack()
-    _quiet_libjack(jack)
+    jack = load_jack()
+    quiet_libjack(jack)
     client = open_client(jack, name)
     try:
         return client.samplerate, client.blocksize
@@ -82,10 +83,10 @@ def resolve_ports(client, names, *, is_output: bool, midi: bool = False) -> list
 class JackHost:
     def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
                  ignore_rate: bool = False, midi: bool = True):
-        self.jack = jack = _jack()
+        self.jack = jack = load_jack()
         self.active, self.shutdown_reason = False, ""
         self.stopped = threading.Event()  # set on server shutdown (or by stop())
-        self.libjack_messages = _quiet_libjack(jack)
+        self.libjack_messages = quiet_libjack(jack)
         self.client = open_client(jack, name)
         try:
             # compiled (or loaded from numba's cache) once a server is known to be there
