@@ -42,6 +42,7 @@ from numba.extending import intrinsic
 from ampemu_tools.bench_models import Target
 from engine import families
 from engine.errors import AmpemuError
+from engine.kernels import resample
 from engine.kernels.chain import process as chain_process
 from engine.kernels.dispatch import process_block
 
@@ -501,4 +502,62 @@ def chain_markdown(name: str, rows: list[dict]) -> str:
         cells = [f"{m:.1f} / {p:.1f}" for _, (m, p) in r["stages"]]
         lines.append(f"| {r['block']} | {r['model'][0]:.1f} / {r['model'][1]:.1f} | " + " | ".join(cells)
                      + f" | {r['model_and_chain'][0]:.1f} / {r['model_and_chain'][1]:.1f} | {r['ratio']:.2f}x |")
+    return "\n".join(lines)
+
+
+# --- a model on a server at another rate (`ampemu bench --server-rate HZ`) --------------------------
+
+@njit(cache=True, error_model="numpy")
+def _timed_resampled_blocks(rlayout, rweights, rstate, rcursor, layout, weights, state, cursor, x, y, block, times):
+    """Server-rate blocks through the resampler and the model (as the callback plays them), each timed
+    (wall, CPU ns)."""
+    for b in range(times.shape[1]):
+        c0 = _cpu_ns()
+        t0 = _wall_ns()
+        m = resample.consume(rlayout, rweights, rstate, rcursor, x[b * block:(b + 1) * block])
+        xm, ym = resample.model_buffers(rlayout, rstate, m)
+        process_block(layout, weights, state, cursor, xm, ym)
+        resample.produce(rlayout, rweights, rstate, rcursor, m, y[b * block:(b + 1) * block])
+        times[0, b] = _wall_ns() - t0
+        times[1, b] = _cpu_ns() - c0
+    return times.shape[1]
+
+
+def resampling_cost(model, server_rate: int, block: int, seconds: float = 1.0) -> dict:
+    """Median and p99 block time (us, wall) of the model alone at its own rate and of resampler + model
+    on a `server_rate` server, both `block` frames per call; `ratio`: their DSP loads (median time per
+    period) over each other, i.e. the CPU the resampler adds per second of audio."""
+    from engine.chain.resampler import build_resampler
+
+    resampler = build_resampler(server_rate, model.sample_rate)
+
+    def timed(rate, run):
+        x = bench_signal(max(seconds, 20 * block / rate), rate)
+        blocks = x.size // block
+        times = np.zeros((2, blocks), np.int64)
+        model.reset()
+        resampler.reset()
+        run(x[:blocks * block], np.empty(blocks * block, np.float32), times)
+        return float(np.median(times[0])) / 1e3, float(np.percentile(times[0], 99)) / 1e3
+
+    alone = timed(model.sample_rate, lambda x, y, times: _timed_kernel_blocks(
+        model.layout, model.weights, model.state, model.cursor, x, y, block, times, 1 << 62))
+    r = resampler
+    played = timed(server_rate, lambda x, y, times: _timed_resampled_blocks(
+        r.layout, r.weights, r.state, r.cursor, model.layout, model.weights, model.state, model.cursor, x, y, block,
+        times))
+    model.reset()
+    ratio = (played[0] * server_rate) / (alone[0] * model.sample_rate)
+    return {"block": block, "model": alone, "resampled": played, "ratio": ratio, "latency": r.latency}
+
+
+def resampling_markdown(name: str, model_rate: int, server_rate: int, rows: list[dict]) -> str:
+    lines = [f"Resampling {name} ({model_rate} Hz) for a {server_rate} Hz server, +{rows[0]['latency']:.0f} samples "
+             "latency; us per block (median / p99, wall clock); ratio: DSP load with resampling over the model "
+             "alone:", "",
+             f"| block | model alone at {model_rate} Hz | resampler + model at {server_rate} Hz | ratio |",
+             "|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['block']} | {r['model'][0]:.1f} / {r['model'][1]:.1f} | "
+                     f"{r['resampled'][0]:.1f} / {r['resampled'][1]:.1f} | {r['ratio']:.3f}x |")
     return "\n".join(lines)

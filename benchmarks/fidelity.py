@@ -69,7 +69,7 @@ def finish(proc: subprocess.Popen, what: str) -> str:
 def grade_ampemu(run_dir: Path, test) -> dict:
     model = next(p for p in (run_dir / "model.nam", run_dir / "model.json") if p.exists())
     rendered = run_dir / "other-playing.wav"
-    # the model alone: the chain's default 30 Hz high-pass is not part of the device being graded
+    # the model alone: the chain's default 20 Hz high-pass is not part of the device being graded
     finish(ampemu("process", "--model", str(model), "--highpass", "0", str(test[0]), str(rendered)), "ampemu process")
     pred, _ = sf.read(rendered, dtype="float64")
     target, _ = sf.read(test[1], dtype="float64")

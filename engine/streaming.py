@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.kernels import resample
 from engine.kernels.chain import play_in_blocks
 from engine.kernels.dispatch import process_block, process_in_blocks
+
+# a chain's five arrays when there is none (the resampled loop's signature takes them all)
+NO_CHAIN = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0), np.zeros(0))
 
 
 def run_zeros(process, samples: int) -> None:
@@ -41,6 +45,7 @@ class StreamingModel:
     metadata: dict = field(default_factory=dict)
     level_db: float | None = None  # RMS dBFS on the standard guitar phrase, once measured (presets/loudness.py)
     chain: object = None  # engine.chain.chain.Chain played after the model (engine.chain.chain.attach), or None
+    resampler: object = None  # engine.chain.resampler.Resampler: plays it at another rate (play_at), or None
 
     def __post_init__(self):
         self.warm_up()
@@ -51,13 +56,23 @@ class StreamingModel:
         x = np.ascontiguousarray(x, dtype=np.float32)
         if y is None:
             y = np.empty_like(x)
+        if self.resampler is not None:
+            self.process_in_blocks(x, y, max(x.size, 1))
+            return y
         process_block(self.layout, self.weights, self.state, self.cursor, x, y)
         if self.chain is not None:
             self.chain.process(x, y)
         return y
 
     def process_in_blocks(self, x: np.ndarray, y: np.ndarray, block: int) -> None:
-        """Process a long signal (model and chain) as consecutive `block`-sized calls, in one compiled loop."""
+        """Process a long signal (model and chain) as consecutive `block`-sized calls, in one compiled loop
+        (at the resampler's server rate when there is one)."""
+        if self.resampler is not None:
+            r, c = self.resampler, self.chain
+            chain = (c.layout, c.weights, c.state, c.fstate, c.params) if c is not None else NO_CHAIN
+            resample.play_in_blocks(r.layout, r.weights, r.state, r.cursor, self.layout, self.weights, self.state,
+                                    self.cursor, *chain, c is not None, x, y, block)
+            return
         if self.chain is None:
             process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, y, block)
             return
@@ -73,6 +88,8 @@ class StreamingModel:
         self.prewarm()
         if self.chain is not None:
             self.chain.reset()
+        if self.resampler is not None:
+            self.resampler.reset()
 
     def prewarm(self) -> None:
         run_zeros(self._model_only, self.prewarm_samples)

@@ -11,7 +11,8 @@ import json
 from ampemu_tools import pi5_estimate
 from engine.atomic import check_writable, write_atomically
 from ampemu_tools.bench_models import BUILTINS, resolve_target, slimmed_target
-from ampemu_tools.benchmarking import BACKENDS, CLOCKS, DEFAULT_BLOCKS, chain_cost, chain_markdown, markdown, run_bench
+from ampemu_tools.benchmarking import (BACKENDS, CLOCKS, DEFAULT_BLOCKS, chain_cost, chain_markdown, markdown,
+                                      resampling_cost, resampling_markdown, run_bench)
 from engine.chain import settings as chain_settings
 from engine.errors import AmpemuError
 from engine.realtime.channel import MAX_BLOCK
@@ -51,9 +52,13 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_slim_argument(p, repeatable=True, help="sizes 0..1 of slimmable NAM files to measure (repeatable; default: "
                                                "the largest)")
+    p.add_argument("--server-rate", metavar="HZ", type=int, default=None,
+                   help="also time each model on a JACK server at HZ (through the resampler; e.g. 44100 for a "
+                        "48 kHz capture) against the model alone at its own rate")
     chain_settings.add_arguments(p)
     p.epilog = ("With --ir, --gate or --eq, a second table gives the chain's cost per stage on each model's output "
-                "(numba, wall clock) and model + chain over the model alone.")
+                "(numba, wall clock) and model + chain over the model alone; with --server-rate, one table per model "
+                "gives the resampler's cost and latency.")
 
 
 def run(args) -> int:
@@ -66,6 +71,8 @@ def run(args) -> int:
         if not 0 < value <= MAX_SECONDS:  # also refuses nan
             raise AmpemuError(f"{option} {value}: give a number of seconds in (0, {MAX_SECONDS}]")
     blocks = _int_list(args.blocks)
+    if args.server_rate is not None and not 8000 <= args.server_rate <= 384000:
+        raise AmpemuError(f"--server-rate {args.server_rate}: give a sample rate in Hz, 8000..384000")
     if args.json:
         check_writable(args.json, "JSON report")
     targets = [resolve_target(spec) for spec in (args.models or BUILTINS)]
@@ -80,6 +87,8 @@ def run(args) -> int:
         print("\n" + pi5_estimate.markdown(report))
     if args.ir or args.gate is not None or args.eq:
         report["chain"] = _chain_tables(targets, blocks, args)
+    if args.server_rate is not None:
+        report["resampling"] = _resampling_tables(targets, blocks, args)
     if args.json:
         write_atomically(args.json, json.dumps(report, indent=1) + "\n")
         print(f"\nwrote {args.json}")
@@ -99,4 +108,25 @@ def _chain_tables(targets, blocks, args) -> list[dict]:
         rows = [chain_cost(model, settings, block, args.seconds) for block in blocks]
         print("\n" + chain_markdown(target.name, rows))
         tables.append({"model": target.name, "rows": rows})
+    return tables
+
+
+def _resampling_tables(targets, blocks, args) -> list[dict]:
+    from engine import families
+
+    tables = []
+    for target in targets:
+        family = families.by_name(target.family)
+        if family.backend != "numba":
+            continue  # the resampler plays on the numba backend
+        if target.sample_rate == args.server_rate:
+            print(f"\n{target.name}: captured at {args.server_rate} Hz, nothing to resample")
+            continue
+        model = family.play(target.model, False, "", None)
+        try:
+            rows = [resampling_cost(model, args.server_rate, block, args.seconds) for block in blocks]
+        except ValueError as exc:
+            raise AmpemuError(f"--server-rate {args.server_rate}: {exc}") from None
+        print("\n" + resampling_markdown(target.name, target.sample_rate, args.server_rate, rows))
+        tables.append({"model": target.name, "model_rate": target.sample_rate, "rows": rows})
     return tables

@@ -25,7 +25,7 @@ PARAMETERS = {
     "bass": (kernel.P_BASS, -20.0, 20.0, 0.0),
     "mid": (kernel.P_MID, -20.0, 20.0, 0.0),
     "treble": (kernel.P_TREBLE, -20.0, 20.0, 0.0),
-    "highpass_hz": (kernel.P_HIGHPASS_HZ, 0.0, 400.0, 30.0),  # 0: off
+    "highpass_hz": (kernel.P_HIGHPASS_HZ, 0.0, 400.0, 20.0),  # 0: off
 }
 def chain_parameter(name: str, value) -> tuple[int, float]:
     """(index, float value the kernel reads) for a named parameter; ValueError with the allowed range."""
@@ -49,7 +49,7 @@ def parameters_by_name(vector: np.ndarray) -> dict[str, float | None]:
 
 @dataclass
 class ChainSettings:
-    """A preset's (or the command line's) chain. The defaults: no IR, no gate, flat tone, a 30 Hz high-pass."""
+    """A preset's (or the command line's) chain. The defaults: no IR, no gate, flat tone, a 20 Hz high-pass."""
 
     ir: Path | None = None
     ir_normalize: bool = False
@@ -60,7 +60,7 @@ class ChainSettings:
     bass: float = 0.0
     mid: float = 0.0
     treble: float = 0.0
-    highpass_hz: float = 30.0
+    highpass_hz: float = 20.0
 
     def __post_init__(self):
         if self.ir is not None:
@@ -86,10 +86,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="noise gate threshold in dB (-100..0), triggered by the input, applied after the model "
                         "(default: off)")
     g.add_argument("--gate-release", metavar="MS", type=float, default=50.0, help="gate release in ms (default 50)")
+    g.add_argument("--gate-hold", metavar="MS", type=float, default=10.0,
+                   help="time the input stays under the threshold before the gate starts closing (default 10 ms)")
+    g.add_argument("--gate-hysteresis", metavar="DB", type=float, default=0.0,
+                   help="the gate holds open until the input falls this far under the threshold (default 0 dB)")
     g.add_argument("--eq", metavar="BASS,MID,TREBLE", default=None,
                    help="tone stack gains in dB, e.g. 2,-3,1 (150 Hz shelf, 425 Hz peak, 1.8 kHz shelf)")
-    g.add_argument("--highpass", metavar="HZ", type=float, default=30.0,
-                   help="high-pass after the IR, in Hz (default 30; 0: off)")
+    g.add_argument("--highpass", metavar="HZ", type=float, default=20.0,
+                   help="first-order high-pass after the IR, in Hz (default 20: keeps DC out; 0: off)")
 
 
 def from_args(args) -> ChainSettings:
@@ -107,9 +111,11 @@ def from_args(args) -> ChainSettings:
         except ValueError:
             raise AmpemuError(f"--eq {args.eq}: give three gains in dB, bass,mid,treble, e.g. 2,-3,1") from None
     settings = ChainSettings(Path(args.ir) if args.ir else None, args.ir_normalize, gate, args.gate_release,
-                             bass=bass, mid=mid, treble=treble, highpass_hz=args.highpass)
-    flags = {"gate_db": "--gate", "gate_release_ms": "--gate-release", "bass": "--eq", "mid": "--eq",
-             "treble": "--eq", "highpass_hz": "--highpass"}
+                             args.gate_hold, args.gate_hysteresis, bass=bass, mid=mid, treble=treble,
+                             highpass_hz=args.highpass)
+    flags = {"gate_db": "--gate", "gate_release_ms": "--gate-release", "gate_hold_ms": "--gate-hold",
+             "gate_hysteresis_db": "--gate-hysteresis", "bass": "--eq", "mid": "--eq", "treble": "--eq",
+             "highpass_hz": "--highpass"}
     try:
         settings.vector()
     except ValueError as exc:

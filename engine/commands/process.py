@@ -12,16 +12,19 @@ from engine.atomic import check_writable
 from engine.audio_io import read_wav, warn, write_wav
 from engine.chain import settings as chain_settings
 from engine.chain.chain import attach
+from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.render import render
 from engine.slim import add_slim_argument
+from engine.streaming import StreamingModel
 
 
 def add_arguments(p) -> None:
     p.add_argument("--model", required=True, help="model file (.json or .nam; .onnx plays through onnxruntime)")
     p.add_argument("input", help="input WAV (mono; stereo uses the first channel)")
-    p.add_argument("output", help="output WAV, 32-bit float at the input's rate")
+    p.add_argument("output", help="output WAV, 32-bit float at the input's rate (a model captured at another rate "
+                                  "plays through the live resampler)")
     p.add_argument("--block", type=int, default=64, help="block size in samples (default 64; output is the same for any)")
     p.add_argument("--fast", action="store_true", help="fast activations (max error about 1e-4)")
     p.add_argument("--channel", type=int, default=None, help="input channel to use (0-based)")
@@ -30,6 +33,8 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", choices=("numba", "onnxruntime"), default=None,
                    help=f"numba kernel ({', '.join(families.suffixes('numba'))}) or onnxruntime "
                         f"({', '.join(families.suffixes('onnxruntime'))}, see docs/onnx.md); default: by extension")
+    p.add_argument("--ignore-rate", action="store_true",
+                   help="play an input at another rate than the model's unresampled (it will not sound like the device)")
     chain_settings.add_arguments(p)
 
 
@@ -40,8 +45,7 @@ def run(args) -> int:
     audio, rate = read_wav(args.input, args.channel)
     model = _load(args)
     if rate != model.sample_rate:
-        warn(f"{args.input} is {rate} Hz but {args.model} was captured at {model.sample_rate} Hz: "
-             f"it will not sound like the device; resample the input to {model.sample_rate} Hz")
+        _match_rate(args, model, rate)
     started = time.perf_counter()
     out = render(model, audio, block=args.block, progress=audio.size > 10 * rate)
     elapsed = time.perf_counter() - started
@@ -53,6 +57,21 @@ def run(args) -> int:
     print(f"wrote {args.output}: {audio.size / rate:.1f} s at {rate} Hz in {elapsed:.2f} s "
           f"(real-time factor {elapsed * rate / audio.size:.4f}, block {args.block})")
     return 0
+
+
+def _match_rate(args, model, rate: int) -> None:
+    """Play `model` at the input's rate through the resampler `ampemu run` uses on a server at that rate
+    (the same output, latency included), or unresampled with --ignore-rate or the onnxruntime backend."""
+    if args.ignore_rate or not isinstance(model, StreamingModel):
+        warn(f"{args.input} is {rate} Hz but {args.model} was captured at {model.sample_rate} Hz: playing it "
+             f"unresampled{'' if args.ignore_rate else ' (the onnxruntime backend does not resample)'}, "
+             f"it will not sound like the device")
+        return
+    try:
+        play_at(model, rate)
+    except ValueError as exc:
+        raise AmpemuError(f"{args.input}: {exc}; resample the input to {model.sample_rate} Hz") from None
+    print(model.resampler.describe(args.block, host="input"))
 
 
 def _load(args):

@@ -52,7 +52,8 @@ def add_arguments(p) -> None:
     p.add_argument("--input-gain", type=float, default=0.0, metavar="DB", help="gain before the model, dB")
     p.add_argument("--output-gain", type=float, default=0.0, metavar="DB", help="gain after the model, dB")
     p.add_argument("--ignore-rate", action="store_true",
-                   help="play even if JACK's sample rate differs from the model's (it will not sound like the device)")
+                   help="play a model captured at another rate than JACK's unresampled (default: through a resampler; "
+                        "unresampled it will not sound like the device)")
     add_slim_argument(p, auto=True,
                       help="size 0..1 of a slimmable NAM model (--model), or auto (default): the largest size whose "
                            "p99 block time fits 40%% of the period, timed at start-up")
@@ -141,6 +142,8 @@ def run(args) -> int:
     notifier = SystemdNotifier() if args.systemd else None
     web_address = parse_web_address(args.web) if args.web else None  # a bad --web fails before JACK starts
     host = _host(args, models)
+    for note in host.rate_notes.values():
+        print(f"ampemu run: {note}", flush=True)
     terminate = StopRequest()
     housekeeper = footswitches = web = None
     restart = []

@@ -38,7 +38,6 @@ CC_EQ_RANGE_DB = 12.0  # a MIDI tone controller: 0 -> -12 dB, 64 -> 0 dB, 127 ->
 
 # tone stack corner frequencies (Hz) and the mid band's Q, as NAM's basic tone stack
 BASS_HZ, MID_HZ, MID_Q, TREBLE_HZ = 150.0, 425.0, 0.7, 1800.0
-HIGHPASS_Q = 1.0 / math.sqrt(2.0)  # Butterworth
 # the gate, as NAM's: level detector half-life, ratio (dB of reduction per dB^2 under the
 # threshold), time to open fully, floor of the detector
 GATE_LEVEL_S, GATE_RATIO, GATE_OPEN_S, GATE_FLOOR_DB = 0.01, 0.1, 0.005, -120.0
@@ -106,12 +105,10 @@ def build(ir: np.ndarray, rate: int, partition: int = 64):
 @njit(cache=True, error_model="numpy")
 def biquad_coefficients(band, value, rate):
     """RBJ cookbook (b0, b1, b2, a1, a2) normalised by a0: bass low shelf, mid peaking, treble high
-    shelf (value in dB, shelf slope 1), high-pass (value in Hz, Butterworth Q)."""
-    if band == HIGHPASS:
-        w0 = 2.0 * math.pi * min(max(value, 1.0), 0.45 * rate) / rate
-        cw, alpha = math.cos(w0), math.sin(w0) / (2.0 * HIGHPASS_Q)
-        a0 = 1.0 + alpha
-        return (1.0 + cw) / 2.0 / a0, -(1.0 + cw) / a0, (1.0 + cw) / 2.0 / a0, -2.0 * cw / a0, (1.0 - alpha) / a0
+    shelf (value in dB, shelf slope 1); the high-pass (value in Hz) is a first-order section."""
+    if band == HIGHPASS:  # first order, bilinear with the corner prewarped: -3 dB at `value` Hz
+        k = math.tan(math.pi * min(max(value, 1.0), 0.45 * rate) / rate)
+        return 1.0 / (1.0 + k), -1.0 / (1.0 + k), 0.0, (k - 1.0) / (k + 1.0), 0.0
     a = 10.0 ** (value / 40.0)
     if band == MID:
         w0 = 2.0 * math.pi * MID_HZ / rate

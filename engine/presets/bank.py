@@ -28,7 +28,8 @@ GAIN_RANGE_DB = (-40.0, 24.0)
 GLOBAL_KEYS = {"midi_channel", "crossfade_ms", "crossfade_curve", "level_match", "target_loudness_db",
                "interface_input_dbu", "interface_output_dbu", "midi", "footswitch", "preset"}
 DBU_RANGE = (-20.0, 40.0)
-CHAIN_KEYS = {"ir", "ir_normalize", "gate_db", "gate_release_ms", "bass", "mid", "treble", "highpass_hz"}
+CHAIN_KEYS = {"ir", "ir_normalize", "gate_db", "gate_release_ms", "gate_hold_ms", "gate_hysteresis_db", "bass", "mid",
+              "treble", "highpass_hz"}
 PRESET_KEYS = {"name", "model", "input_gain_db", "output_gain_db", "program", "slim"} | CHAIN_KEYS
 FOOTSWITCH_KEYS = {"pin", "press", "long_press", "long_press_ms"}
 MAX_BANK_BYTES = 1 << 20  # a 32-preset bank is a few KB

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, njit
 
-from engine.kernels import chain
+from engine.kernels import chain, resample
 from engine.kernels.dispatch import process_block
 from engine.realtime import channel as ch
 from engine.realtime.native import acquire_fence, as_pointer, now_ns, release_fence, thread_cpu_ns
@@ -202,7 +202,8 @@ def _finite_input(d, x_in, n, stats):
 
 @njit(cache=True, error_model="numpy")
 def _play(d, control, voice, source, x_in, out, lo, hi):
-    """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains."""
+    """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains (its
+    model and chain at the model's rate, through the slot's resampler when it has one)."""
     if source == ch.DRY:
         for t in range(lo, hi):
             out[t] = x_in[t]
@@ -217,19 +218,30 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
     gain_in = np.float32(control[ch.INPUT_GAIN] * control[ch.SLOT_INPUT_GAIN + source] * _cc_gain(control, voice[ch.CC_IN]))
     for t in range(lo, hi):
         x[t] = x_in[t] * gain_in
-    process_block(layout, weights, state, cursor, x[lo:hi], out[lo:hi])
+    r = rec + ch.R_RESAMPLER  # length 0: no resampler, the model plays at the server's rate
+    resampled = d[r + 1] > 0
+    r_layout, r_weights, r_state, r_cursor = _i64(d, r, d[r + 1]), _f32(d, r + 2, d[r + 3]), _f32(d, r + 4, d[r + 5]), \
+        _i64(d, r + 6, d[r + 7])
+    m = hi - lo
+    xs, ys = x[lo:hi], out[lo:hi]
+    if resampled:
+        m = resample.consume(r_layout, r_weights, r_state, r_cursor, x[lo:hi])
+        xs, ys = resample.model_buffers(r_layout, r_state, m)
+    process_block(layout, weights, state, cursor, xs, ys)
     has_chain = d[rec + 9] > 0
-    if has_chain and _finite(out, lo, hi):  # the chain never hears a non-finite sample
-        _play_chain(d, control, voice, source, x[lo:hi], out[lo:hi])
-    if not _finite(out, lo, hi):  # a huge input overflowed the model, an IR or a filter: silent, the slot starts afresh
+    if has_chain and _finite(ys, 0, m):  # the chain never hears a non-finite sample
+        _play_chain(d, control, voice, source, xs, ys)
+    if not _finite(ys, 0, m):  # a huge input overflowed the model, an IR or a filter: silent, the slot starts afresh
         state[:] = 0.0
         cursor[:] = 0
         if has_chain:  # zeroed arrays are a reset chain (engine/kernels/chain.py)
             _f32(d, rec + 12, d[rec + 13])[:] = 0.0
             carray(as_pointer(d[rec + 14]), d[rec + 15], np.float64)[:] = 0.0
-        for t in range(lo, hi):
-            out[t] = 0.0
+        r_state[:] = 0.0  # histories only: the resampler's phase counters keep the ratio exact
+        ys[:] = 0.0
         _i64(d, ch.D_STATS, ch.STATS_SIZE)[ch.NON_FINITE] += 1
+    if resampled:
+        resample.produce(r_layout, r_weights, r_state, r_cursor, m, out[lo:hi])
     gain_out = np.float32(control[ch.OUTPUT_GAIN] * control[ch.SLOT_GAIN + source]
                           * _cc_gain(control, voice[ch.CC_OUT]))
     for t in range(lo, hi):

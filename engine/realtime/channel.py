@@ -123,7 +123,10 @@ D_N_SLOTS = D_OUT_PORTS + MAX_OUTS
 D_COMMANDS, D_MIDI_MAP, D_FADE, D_SCOPE = D_N_SLOTS + 1, D_N_SLOTS + 2, D_N_SLOTS + 3, D_N_SLOTS + 4
 D_CHAIN_PARAMS = D_N_SLOTS + 5  # float64 scratch: the parameters of the chain being played
 D_SLOTS = 32  # D_SLOTS + SLOT_RECORD * i: (address, length) of the model's layout, weights, state, cursor,
-SLOT_RECORD = 16  # then of its chain's layout, weights, state, fstate (length 0: no chain)
+# then of its chain's layout, weights, state, fstate (length 0: no chain), then of its resampler's layout,
+# weights, state, cursor (length 0: the model plays at the server's rate)
+SLOT_RECORD = 24
+R_RESAMPLER = 16  # where the resampler's arrays start in a slot's record
 DESCRIPTOR_SIZE = D_SLOTS + SLOT_RECORD * MAX_SLOTS
 
 
@@ -247,6 +250,10 @@ class Channel:
                 self.control[SLOT_CHAIN + CHAIN_PARAMS * i:SLOT_CHAIN + CHAIN_PARAMS * (i + 1)] = model.chain.params
             for j, array in enumerate(arrays):
                 d[rec + 2 * j], d[rec + 2 * j + 1] = address(array), array.size
+            resampler = getattr(model, "resampler", None)  # engine.chain.resampler.Resampler, around both
+            if resampler is not None:
+                for j, array in enumerate((resampler.layout, resampler.weights, resampler.state, resampler.cursor)):
+                    d[rec + R_RESAMPLER + 2 * j], d[rec + R_RESAMPLER + 2 * j + 1] = address(array), array.size
 
     # --- set up before activation (the callback reads these without synchronisation) --------------
     def set_crossfade(self, frames: int, curve: str = "equal-power") -> None:

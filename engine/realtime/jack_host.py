@@ -1,7 +1,7 @@
 """`JackHost`: a JACK client whose process callback is the compiled `jack_process` cfunc.
 
 Python (JACK-Client) does everything that is not real time: opening the client, registering ports,
-checking the sample rate, connecting, and the notification callbacks (xrun, buffer size, shutdown),
+matching the sample rate (a resampler for a model captured at another), connecting, and the notification callbacks (xrun, buffer size, shutdown),
 which run on JACK's non-real-time thread. The audio itself never enters Python: the process
 callback is registered directly with libjack, its `void *arg` pointing at the channel's descriptor.
 """
@@ -13,6 +13,7 @@ import gc
 import threading
 
 from engine.audio_io import warn
+from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
 from engine.realtime.block import warm_up
@@ -92,7 +93,7 @@ class JackHost:
             # compiled (or loaded from numba's cache) once a server is known to be there
             from engine.realtime.jack_callback import jack_process
 
-            self._check_rate(models, ignore_rate)
+            self._match_rates(models, ignore_rate)
             self.inport = self.client.inports.register("in")
             self.outports = [self.client.outports.register(f"out_{i + 1}") for i in range(n_outs)]
             self.midiport = self.client.midi_inports.register("midi_in") if midi else None
@@ -115,18 +116,25 @@ class JackHost:
     def _handle(self, port) -> int:
         return int(self.jack._ffi.cast("uintptr_t", port._ptr))
 
-    def _check_rate(self, models, ignore_rate: bool) -> None:
+    def _match_rates(self, models, ignore_rate: bool) -> None:
+        """A model captured at another rate than the server's plays through a resampler (one line per
+        rate in `rate_notes`); --ignore-rate plays it unresampled instead (pitch and tone off)."""
         rate = self.client.samplerate
+        self.rate_notes = {}
         for model in models:
             if model.sample_rate == rate:
                 continue
-            problem = (f"JACK runs at {rate} Hz but model '{model.name}' was captured at {model.sample_rate} Hz "
-                       f"and would not sound like the device")
-            if not ignore_rate:
-                raise AmpemuError(f"{problem}: restart JACK at {model.sample_rate} Hz (jackd ... -r "
-                                  f"{model.sample_rate}), or use a model captured at {rate} Hz "
-                                  f"(--ignore-rate plays it anyway)")
-            warn(f"{problem}; playing anyway (--ignore-rate)")
+            if ignore_rate:
+                warn(f"JACK runs at {rate} Hz but model '{model.name}' was captured at {model.sample_rate} Hz: "
+                     f"playing it unresampled (--ignore-rate), it will not sound like the device")
+                continue
+            try:
+                play_at(model, rate)
+            except ValueError as exc:
+                raise AmpemuError(f"model '{model.name}': {exc}; restart JACK at {model.sample_rate} Hz "
+                                  f"(jackd ... -r {model.sample_rate})") from None
+            if model.sample_rate not in self.rate_notes:
+                self.rate_notes[model.sample_rate] = model.resampler.describe(self.client.blocksize)
 
     def _resolve(self, names, *, is_output: bool, midi: bool = False) -> list[str]:
         return resolve_ports(self.client, names, is_output=is_output, midi=midi)

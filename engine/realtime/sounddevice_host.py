@@ -71,6 +71,7 @@ class SoundDeviceHost:
         self.stopped.set()
 
     shutdown_reason = ""  # PortAudio has no server that could go away
+    rate_notes: dict = {}  # the device opens at the model's rate: nothing is resampled here
 
     def close(self) -> None:
         self.stream.stop()

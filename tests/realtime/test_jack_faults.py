@@ -1,4 +1,4 @@
-"""What `ampemu run` does when JACK is missing, goes away, runs at the wrong rate or lacks a port.
+"""What `ampemu run` does when JACK is missing, goes away, runs at another rate than the model or lacks a port.
 
 Each case runs the real console command in a child process, as a user or systemd would.
 """
@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
+from support.audio import guitar_like
 from support.data import REPO
-from support.jack import RATE, ampemu, seed_model_path, start_server
+from support.jack import RATE, Rig, ServerEnv, ampemu, seed_model_path, start_server
 def one_line_error(result: subprocess.CompletedProcess) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -43,16 +45,39 @@ def test_missing_port_lists_existing_ports(server):
     assert "system:playback_1, system:playback_2" in line
 
 
-def test_wrong_sample_rate_is_refused_with_a_fix_and_overridable():
+def test_a_model_at_another_rate_plays_resampled_as_offline_and_ignore_rate_plays_it_raw():
+    """JACK at 48 kHz, a 44.1 kHz seed model: `run` says it resamples (one line: latency, CPU) and plays;
+    --ignore-rate plays it unresampled with a warning; a freewheel recording of the resampled slot
+    equals the offline render through the same resampler, bit for bit."""
+    from engine.chain.resampler import play_at
+    from engine.models import load_model
+    from engine.realtime import channel as ch
+    from engine.realtime.jack_host import JackHost
+    from engine.render import render
+
     srv = start_server(48000, period=128)
     try:
-        refused = ampemu("run", "--model", seed_model_path(), "--duration", "0.5", env=srv.env)
-        assert refused.returncode == 2
-        line = one_line_error(refused)
-        assert "JACK runs at 48000 Hz" in line and "44100 Hz" in line and "--ignore-rate" in line
+        played = ampemu("run", "--model", seed_model_path(), "--duration", "0.5", env=srv.env)
+        assert played.returncode == 0, played.stderr
+        assert "ampemu run: model 44100 Hz on a 48000 Hz server: resampling, +56 samples latency, ~" in played.stdout
         forced = ampemu("run", "--model", seed_model_path(), "--duration", "0.5", "--ignore-rate", env=srv.env)
         assert forced.returncode == 0, forced.stderr
-        assert "playing anyway" in forced.stderr
+        assert "playing it unresampled (--ignore-rate)" in forced.stderr
+        with ServerEnv(srv):
+            host = JackHost([load_model(seed_model_path())], name="engine", n_outs=1)
+            try:
+                assert "resampling" in host.rate_notes[44100]
+                host.start(connect=False)
+                signal = guitar_like(1.0, 48000, seed=4)
+                rig = Rig(host, signal)
+                rig.run(freewheel=True)
+            finally:
+                host.close()
+        model = play_at(load_model(seed_model_path()), 48000)
+        x = np.concatenate([np.zeros(rig.start_frame, np.float32), signal])
+        expected = render(model, x, block=128)[rig.start_frame:] * np.float32(ch.db_to_gain(model.output_gain_db))
+        assert np.abs(expected).max() > 0.05
+        np.testing.assert_array_equal(rig.recording(0), expected)
     finally:
         srv.stop()
 

@@ -50,7 +50,7 @@ def curve(frames: int, kind: str):
 
 def slot_model(model_path, chain=None):
     """A fresh copy of the model, with `chain` (engine.chain.settings.ChainSettings) attached when given:
-    a bank's preset plays with its chain (by default the 30 Hz high-pass)."""
+    a bank's preset plays with its chain (by default the 20 Hz high-pass)."""
     model = load_model(model_path)
     return model if chain is None else attach(model, chain)
 

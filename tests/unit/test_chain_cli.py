@@ -31,9 +31,11 @@ def test_process_plays_the_chain_from_its_flags(tmp_path, capsys):
     sf.write(tmp_path / "in.wav", guitar_like(0.5, 44100), 44100, subtype="FLOAT")
     ir = write_ir(tmp_path / "cab.wav", cabinet(0.1, 48000), 48000)  # resampled to the model's 44.1 kHz
     argv = ["process", "--model", str(MODEL), str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--ir", str(ir),
-            "--gate", "-70", "--eq", "3,-2,1.5", "--highpass", "60", "--block", "100"]
+            "--gate", "-70", "--gate-hold", "25", "--gate-hysteresis", "6", "--eq", "3,-2,1.5", "--highpass", "60",
+            "--block", "100"]
     assert main(argv) == 0
-    settings = ChainSettings(ir=ir, gate_db=-70.0, bass=3.0, mid=-2.0, treble=1.5, highpass_hz=60.0)
+    settings = ChainSettings(ir=ir, gate_db=-70.0, gate_hold_ms=25.0, gate_hysteresis_db=6.0, bass=3.0, mid=-2.0,
+                             treble=1.5, highpass_hz=60.0)
     expected = render(attach(load_model(MODEL), settings), sf.read(tmp_path / "in.wav", dtype="float32")[0])
     assert np.array_equal(sf.read(tmp_path / "out.wav", dtype="float32")[0], expected)
 
@@ -43,6 +45,8 @@ def test_process_plays_the_chain_from_its_flags(tmp_path, capsys):
     (["--eq", "50,0,0"], "--eq: 'bass' must be a number in -20..20"),
     (["--gate", "loud"], "--gate loud: give the threshold in dB"),
     (["--highpass", "-5"], "--highpass: 'highpass_hz' must be a number in 0..400"),
+    (["--gate-hold", "5000"], "--gate-hold: 'gate_hold_ms' must be a number in 0..1000"),
+    (["--gate-hysteresis", "-3"], "--gate-hysteresis: 'gate_hysteresis_db' must be a number in 0..20"),
     (["--ir", "nowhere.wav"], "nowhere.wav: no such impulse response file"),
 ])
 def test_bad_chain_flags_are_one_line(tmp_path, capsys, flags, message):
@@ -64,19 +68,22 @@ def test_info_on_an_impulse_response(tmp_path, capsys):
 def test_preset_chain_keys_parse_and_are_checked_line_by_line(tmp_path, models, capsys):
     ir = write_ir(tmp_path / "cab.wav", cabinet(0.1, 44100), 44100)
     text = GOOD.replace('program = 5', 'program = 5\nir = "cab.wav"\nir_normalize = true\ngate_db = -65\n'
-                        'gate_release_ms = 80\nbass = 2\nmid = -1.5\ntreble = 3\nhighpass_hz = 40')
+                        'gate_release_ms = 80\ngate_hold_ms = 30\ngate_hysteresis_db = 4\nbass = 2\nmid = -1.5\n'
+                        'treble = 3\nhighpass_hz = 40')
     text = text.replace("bypass = 82", "bypass = 82\ngate = 90\nbass = 91\nmid = 92\ntreble = 93")
     bank = load_bank(write(tmp_path, text, models))
     chain = bank.presets[0].chain
-    assert chain == ChainSettings(ir=ir.resolve(), ir_normalize=True, gate_db=-65.0, gate_release_ms=80.0, bass=2.0,
-                                  mid=-1.5, treble=3.0, highpass_hz=40.0)
+    assert chain == ChainSettings(ir=ir.resolve(), ir_normalize=True, gate_db=-65.0, gate_release_ms=80.0,
+                                  gate_hold_ms=30.0, gate_hysteresis_db=4.0, bass=2.0, mid=-1.5, treble=3.0,
+                                  highpass_hz=40.0)
     assert bank.presets[1].chain == ChainSettings()
     assert bank.cc["gate"] == 90 and bank.cc["treble"] == 93
     bad = (text.replace('ir = "cab.wav"', 'ir = "missing.wav"').replace("bass = 2\n", "bass = 99\n")
-           .replace("gate_db = -65", 'gate_db = "loud"'))
+           .replace("gate_db = -65", 'gate_db = "loud"').replace("gate_hysteresis_db = 4", "gate_hysteresis_db = 40"))
     with pytest.raises(BankError) as info:
         load_bank(write(tmp_path, bad, models))
-    assert len(info.value.lines) == 3
+    assert len(info.value.lines) == 4
+    assert any("'gate_hysteresis_db' must be a number in 0.0..20.0, got 40" in line for line in info.value.lines)
     assert any("missing.wav not found" in line for line in info.value.lines)
     assert any("'bass' must be a number in -20.0..20.0, got 99" in line for line in info.value.lines)
     assert load_bank(write(tmp_path, text.replace("gate_db = -65", 'gate_db = "off"'), models)).presets[0].chain.gate_db is None
@@ -122,7 +129,7 @@ def test_bench_reports_the_chain_per_stage(tmp_path, capsys):
                  "--no-progress", "--ir", str(ir), "--gate", "-60", "--eq", "1,1,1"]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("| block | model alone"))
-    assert "gate -60 dB | tone stack | IR cab.wav | high-pass 30 Hz | whole chain | model + chain | ratio" in header
+    assert "gate -60 dB | tone stack | IR cab.wav | high-pass 20 Hz | whole chain | model + chain | ratio" in header
     row = out.splitlines()[out.splitlines().index(header) + 2]
     assert row.startswith("| 64 | ") and row.endswith("x |")
 

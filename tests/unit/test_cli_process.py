@@ -27,7 +27,7 @@ def test_process_writes_the_kernel_output(clean, tmp_path, capsys):
     assert main(["process", "--model", str(data_file(*MODEL)), str(clean), str(out), "--block", "37"]) == 0
     rendered, rate = sf.read(out, dtype="float32")
     assert rate == 44100 and sf.info(out).subtype == "FLOAT"
-    # the default chain: no IR, no gate, flat tone, the 30 Hz high-pass
+    # the default chain: no IR, no gate, flat tone, the 20 Hz high-pass
     expected = render(attach(load_model(data_file(*MODEL)), ChainSettings()), sf.read(clean, dtype="float32")[0])
     assert np.array_equal(rendered, expected)
     assert "real-time factor" in capsys.readouterr().out
