@@ -117,7 +117,9 @@ def check_bank_rates(models: list[tuple[str, int]], rate: int | None) -> list[Fi
     wrong = [(name, r) for name, r in models if r != rate]
     if not wrong:
         return [Finding(OK, "sample rates", f"every model of the bank is captured at {rate} Hz")] if models else []
-    return [Finding(FAIL, "sample rates", f"{name} is a {r} Hz capture but JACK runs at {rate} Hz",
+    # it plays through the resampler (docs/chain.md#rates): a little latency and CPU, not a failure
+    return [Finding(WARN, "sample rates", f"{name} is a {r} Hz capture but JACK runs at {rate} Hz: it plays "
+                    f"resampled (about 1.2 ms more latency)",
                     f"set JACK_RATE={r} in /etc/ampemu/jack.conf, or use a capture made at {rate} Hz")
             for name, r in wrong]
 
