@@ -44,8 +44,12 @@ def test_int_stereo_wav_uses_first_channel_with_warning(tmp_path, capsys):
 
 
 def test_rate_mismatch_is_said_clearly(tmp_path, capsys):
+    """Resampled by default (tests/unit/test_resample.py checks the output), unresampled on request."""
     sf.write(tmp_path / "48k.wav", guitar_like(0.2, 48000), 48000, subtype="FLOAT")
-    assert main(["process", "--model", str(data_file(*MODEL)), str(tmp_path / "48k.wav"), str(tmp_path / "o.wav")]) == 0
+    argv = ["process", "--model", str(data_file(*MODEL)), str(tmp_path / "48k.wav"), str(tmp_path / "o.wav")]
+    assert main(argv) == 0
+    assert "model 44100 Hz on a 48000 Hz input: resampling" in capsys.readouterr().out
+    assert main(argv + ["--ignore-rate"]) == 0
     assert "is 48000 Hz but" in capsys.readouterr().err
 
 
