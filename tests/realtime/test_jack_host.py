@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from support.audio import guitar_like
+from support.data import data_file
 from support.jack import RATE, Rig, seed_model_path, serve
 from engine.models import load_model
 from engine.realtime import channel as ch
@@ -129,35 +130,46 @@ from engine.chain.settings import ChainSettings
 ir = os.path.join(tempfile.mkdtemp(), "cab.wav")
 sf.write(ir, (0.1 * np.random.default_rng(0).standard_normal(8820) * np.exp(-np.arange(8820) / 400)).astype(np.float32),
          44100)
-model = attach(load_model(sys.argv[1]), ChainSettings(ir=ir, gate_db=-70.0, bass=2.0, mid=-2.0, treble=1.0))
-host = JackHost([model], n_outs=2)
+settings = ChainSettings(ir=ir, gate_db=-70.0, bass=2.0, mid=-2.0, treble=1.0)
+# slot 1: a 48 kHz capture on this 44.1 kHz server plays through the resampler too
+models = [attach(load_model(path), settings) for path in sys.argv[1:]]
+host = JackHost(models, n_outs=2)
+assert models[1].resampler is not None
 host.channel.set_input_gain_db(1.0)
 host.start(connect=True)
 time.sleep(0.3)
-before, blocks = rtsys.get_allocation_stats(), host.channel.stats[0]
-time.sleep(1.0)
-after, blocks = rtsys.get_allocation_stats(), host.channel.stats[0] - blocks
+counts = []
+for slot in range(len(models)):
+    host.channel.select_slot(slot)
+    time.sleep(0.2)
+    before, blocks = rtsys.get_allocation_stats(), host.channel.stats[0]
+    time.sleep(1.0)
+    after, blocks = rtsys.get_allocation_stats(), host.channel.stats[0] - blocks
+    counts += [after.alloc - before.alloc, after.mi_alloc - before.mi_alloc, blocks]
 allocates(10)  # proves the counters see an allocation when there is one
 control = rtsys.get_allocation_stats()
 host.close()
-print(after.alloc - before.alloc, after.mi_alloc - before.mi_alloc, blocks, control.alloc - after.alloc)
+print(*counts, control.alloc - after.alloc)
 """
 
 
 def test_callback_allocates_nothing(server):
-    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1); the model
-    plays with its whole signal chain (gate, tone stack, cabinet IR, high-pass)."""
+    """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1); each model
+    plays with its whole signal chain (gate, tone stack, cabinet IR, high-pass), the second (a 48 kHz
+    capture) through the resampler as well."""
     import subprocess
     import sys
 
     env = dict(server.env, NUMBA_NRT_STATS="1")
-    result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE, seed_model_path()], env=env,
-                            capture_output=True, text=True, timeout=120)
+    nam = str(data_file("models", "nam", "random_nano.nam"))
+    result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE, seed_model_path(), nam], env=env,
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
-    allocations, meminfos, blocks, control = map(int, result.stdout.split())
-    assert blocks > 300  # about 690 callbacks ran in the window
+    *counts, control = map(int, result.stdout.split())
     assert control >= 1
-    assert allocations == 0 and meminfos == 0
+    for allocations, meminfos, blocks in (counts[:3], counts[3:]):
+        assert blocks > 300  # about 690 callbacks ran in each window
+        assert allocations == 0 and meminfos == 0
 
 
 def test_buffer_size_change_outside_the_callback_keeps_output_exact(engine, server):
