@@ -74,10 +74,7 @@ def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda
         output_db.append(level + preset.output_gain_db)
     if not models:
         raise AmpemuError(f"{bank.path}: no preset's model loads ({'; '.join(broken)})")
-    rates = sorted({m.sample_rate for m in models})
-    if len(rates) > 1:
-        raise AmpemuError(f"{bank.path}: the presets mix sample rates {rates}; JACK runs at one rate, so use "
-                          "captures made at the same rate (ampemu presets check lists them)")
+    # presets captured at another rate than the server's play resampled (the host attaches the resamplers)
     return LoadedBank(bank, presets, models, output_db, broken, input_db)
 
 

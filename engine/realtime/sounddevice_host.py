@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 
+from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
 from engine.realtime.block import interleaved_block, warm_up
@@ -34,9 +35,17 @@ class SoundDeviceHost:
             n_outs = max(1, min(n_outs, int(sd.query_devices(device, "output")["max_output_channels"])))
         except (ValueError, sd.PortAudioError):
             pass  # an unknown device: Stream() below reports it with the list of devices
+        rate = models[0].sample_rate
+        self.rate_notes = {}  # a bank's models at another rate than the first one's play resampled
+        for model in models:
+            if model.sample_rate != rate:
+                try:
+                    play_at(model, rate)
+                except ValueError as exc:
+                    raise AmpemuError(f"model '{model.name}': {exc}") from None
+                self.rate_notes.setdefault(model.sample_rate, model.resampler.describe(blocksize, host="device"))
         self.channel = Channel(models, n_outs)
         self.stopped = threading.Event()
-        rate = models[0].sample_rate
         try:
             self.stream = sd.Stream(samplerate=rate, blocksize=blocksize, device=(device, device), channels=(1, n_outs),
                                     dtype="float32", latency=latency, callback=self._callback,
@@ -71,7 +80,6 @@ class SoundDeviceHost:
         self.stopped.set()
 
     shutdown_reason = ""  # PortAudio has no server that could go away
-    rate_notes: dict = {}  # the device opens at the model's rate: nothing is resampled here
 
     def close(self) -> None:
         self.stream.stop()
