@@ -1,14 +1,20 @@
-"""The one inner loop every kernel spends its time in: a small matrix times a block of samples.
+"""The products every kernel spends its time in: a small matrix times a block of samples.
 
-out[o, t] += sum_j W[j, o] * rows[j, t] for t < n, with W stored row-major (j, o) at w[w_off:].
-Register-blocked 4 outputs x 4 inputs so each loaded sample feeds 4 multiply-adds and each output
-vector is loaded and stored once per 4 inputs: about 3x the plain axpy loop. The loop over time is
-innermost and every sample sees the same sequence of float operations whatever n is, so results are
-bit-identical for any block partition. Both arrays must be C-contiguous (rows packed n apart, so
-rows do not alias in cache the way a fixed power-of-two stride would).
+- `matmul_acc` (the gated WaveNet): out[o, t] += sum_j W[j, o] * rows[j, t] for t < n, with W stored
+  row-major (j, o) at w[w_off:]. Register-blocked 4 outputs x 4 inputs so each loaded sample feeds 4
+  multiply-adds and each output vector is loaded and stored once per 4 inputs: about 3x the plain axpy
+  loop. The loop over time is innermost and every sample sees the same sequence of float operations
+  whatever n is. Both arrays must be C-contiguous (rows packed n apart, so rows do not alias in cache
+  the way a fixed power-of-two stride would).
+- `tiled_acc` (the NAM WaveNet): a causal dilated conv or 1x1 read in place from flat state, through
+  tile.py's register-tile micro-kernel (2-4x matmul_acc on NAM's shapes, which also needed a gathered
+  copy of the conv taps).
+Both give bit-identical results for any block partition.
 """
 
 from numba import njit
+
+from engine.kernels.tile import LANES, make_tile
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -50,41 +56,42 @@ def matmul_acc(out, w, w_off, rows, n_out, n):
                 out[o, t] += a0 * rows[j, t]
 
 
-@njit(inline="always", cache=True, error_model="numpy")
-def _tap_row(jj, base, stride, c, taps, dil):
-    """Start index of virtual input row jj = k*c + j of a causal conv: row j, (taps-1-k)*dil samples back."""
-    return base + (jj % c) * stride - (taps - 1 - jj // c) * dil
+TILE = 2 * LANES  # samples per register tile: callers round n up to this and pad their rows to match
+_TILE_4 = make_tile(4, 2)  # 4 outputs x TILE samples: 8 accumulators (16 NEON registers), enough to hide FMA latency
+_TILE_3 = make_tile(3, 2)
+_TILE_2W = make_tile(2, 4)  # fewer outputs: 2 x TILE samples, to keep 8 or 4 FMAs in flight
+_TILE_1W = make_tile(1, 4)
+_TILE_2 = make_tile(2, 2)
+_TILE_1 = make_tile(1, 2)
 
 
-@njit(inline="always", cache=True, error_model="numpy")
-def conv_acc(out, w, w_off, buf, base, stride, c, taps, dil, n_out, n):
-    """out[o, t] += sum_{k, j} W[k*c + j, o] * buf[base + j*stride + t - (taps-1-k)*dil]: a causal dilated
-    conv (or, with taps 1, a 1x1) read in place from a history buffer, no gathered copy.
-
-    For the shapes matmul_acc handles poorly: few or odd input channels (NAM A2-Lite's 3 channels x
-    kernel 6) and 1-3 outputs (a head). The c*taps input rows are blocked 4 at a time across taps, one
-    pass over time per output and block: 4 multiply-adds per output load and store. (Its 4x4 register
-    blocks need the inputs as one 2-D array: four separate row views defeat LLVM's vectoriser, 3x
-    slower.) Every sample sees the same operations whatever n is: bit-identical for any partition.
-    """
-    n_in = c * taps
-    in4 = n_in - n_in % 4
-    for g in range(in4 // 4):
-        jj = 4 * g
-        r0 = _tap_row(jj, base, stride, c, taps, dil)
-        r1 = _tap_row(jj + 1, base, stride, c, taps, dil)
-        r2 = _tap_row(jj + 2, base, stride, c, taps, dil)
-        r3 = _tap_row(jj + 3, base, stride, c, taps, dil)
-        x0, x1, x2, x3 = buf[r0:r0 + n], buf[r1:r1 + n], buf[r2:r2 + n], buf[r3:r3 + n]
-        for o in range(n_out):
-            p = w_off + jj * n_out + o
-            a0, a1, a2, a3 = w[p], w[p + n_out], w[p + 2 * n_out], w[p + 3 * n_out]
-            for t in range(n):
-                out[o, t] += a0 * x0[t] + a1 * x1[t] + a2 * x2[t] + a3 * x3[t]
-    for jj in range(in4, n_in):
-        r0 = _tap_row(jj, base, stride, c, taps, dil)
-        x0 = buf[r0:r0 + n]
-        for o in range(n_out):
-            a0 = w[w_off + jj * n_out + o]
-            for t in range(n):
-                out[o, t] += a0 * x0[t]
+@njit(cache=True, error_model="numpy")
+def tiled_acc(out, out_at, out_stride, n_out, w, w_at, src, src_at, src_stride, rows, taps, dil, n):
+    """out[out_at + o*out_stride + t] += sum_{k<taps, j<rows} w[w_at + (k*rows + j)*n_out + o]
+    * src[src_at + j*src_stride + t - (taps-1-k)*dil] for o < n_out and t < n rounded up to TILE:
+    a causal dilated conv read in place from a history buffer (taps 1: a 1x1), weights (taps, rows,
+    n_out). Outputs go 4 at a time through tile.py's micro-kernel, the last 1-3 through its narrower
+    shapes; every shape gives each sample the same FMA chain (bit-identical for any partition)."""
+    o = 0
+    while o + 4 <= n_out:
+        for t in range(0, n, TILE):
+            _TILE_4(out, out_at + o * out_stride + t, out_stride, w, w_at + o, n_out, src, src_at + t, src_stride,
+                    rows, taps, dil)
+        o += 4
+    rest, at, w_rest = n_out - o, out_at + o * out_stride, w_at + o
+    t = 0
+    while t < n:
+        wide = t + TILE < n  # two tiles left
+        if rest == 3:
+            _TILE_3(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+        elif rest == 2 and wide:
+            _TILE_2W(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+        elif rest == 2:
+            _TILE_2(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+        elif rest == 1 and wide:
+            _TILE_1W(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+        elif rest == 1:
+            _TILE_1(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+        else:
+            break
+        t += 2 * TILE if wide and rest < 3 else TILE

@@ -1,9 +1,9 @@
 """Streaming numba kernel of Neural Amp Modeler's WaveNet (layer arrays, heads, head_scale).
 
 Same design as gated_wavenet.py (read that first): four flat arrays, layer-major, each layer's input
-kept channel-major in a sliding buffer of `history + CHUNK` samples so every conv tap is a contiguous
-vector over time, the products in `linalg.matmul_acc`, and output bit-identical for any block
-partition. What NAM adds (the maths is in engine/formats/nam/__init__.py):
+kept channel-major in a sliding buffer of `history + CHUNK (+ PAD)` samples so every conv tap is a
+contiguous vector over time, and output bit-identical for any block partition. What NAM adds (the
+maths is in engine/formats/nam/__init__.py):
 - several layer arrays in a chain, each with a 1x1 "rechannel" in and a 1x1 head rechannel out;
 - every layer mixes the raw input in before its activation, and any of NAM's activations (gated or
   not: act(z[:C]) * sigmoid(z[C:]));
@@ -13,12 +13,17 @@ partition. What NAM adds (the maths is in engine/formats/nam/__init__.py):
   output the head accumulates; the array's head is a causal conv (kernel 16 in A2, 1 in A1) over a
   sliding buffer of the accumulator, like a layer's.
 
-Elementwise stages (activation, gate, head accumulation) run as one flat loop over (channel, time):
-at 64-frame blocks loop overhead, not arithmetic, is most of the time outside the products.
-fastmath={"contract"} (and nothing else of fastmath) lets LLVM fuse a*b + c into one FMA instruction
-(about 5 % on the standard model). It reorders nothing, so the vectorised loop and its scalar
-remainder still do the same operations per sample and output stays bit-identical for any partition
-(tested).
+Where the time goes (docs/engine.md has the profile): the products run in `linalg.tiled_acc`, a
+register-tile micro-kernel that reads the conv taps in place from the history buffers and writes the
+rechannel and residual 1x1s straight into the next layer's buffer (no copies). Every row is computed
+in whole tiles (`width`: the block rounded up to TILE samples), so there is no remainder loop; the
+samples past the block are slack (PAD) that the next block overwrites before reading.
+Elementwise stages (activation, gate, head accumulation) run as one flat loop over (channel, time);
+loops index views with the range variable: numba's negative-index wraparound on a computed index into
+the flat state stops LLVM's vectoriser (4x slower). fastmath={"contract"} (and nothing else of
+fastmath) lets LLVM fuse a*b + c into one FMA instruction. It reorders nothing, so the vectorised loop
+and its scalar remainder still do the same operations per sample and output stays bit-identical for
+any partition (tested).
 """
 
 import numpy as np
@@ -27,24 +32,31 @@ from numba import njit
 from engine.formats.nam.activations import ACTIVATIONS
 from engine.formats.nam.model import NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
-from engine.kernels.linalg import conv_acc, matmul_acc
+from engine.kernels.linalg import TILE, tiled_acc
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 2
-CHUNK = 2048  # longest run processed at once; longer blocks are split (same result)
+CHUNK = 256  # longest run processed at once; longer blocks are split (same result). Small, so the history
+# buffers (rows of history + CHUNK) stay in L2: 2048 made A1 standard's 2.2 MB and cost ~30 % in cache misses
+PAD = TILE  # slack past each row's end: the last tile of a block may run up to TILE - 1 samples past n
 
 TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(name) for name in (
     "Tanh", "Hardtanh", "ReLU", "LeakyReLU", "Sigmoid", "SiLU", "Hardswish"))
 
 # layout header slots (scratch slots are state offsets of (rows, n)-packed work arrays)
-(_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _COLS, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS,
- _N_COND, _COND_SCALE, _COND, _COND_ROWS) = range(16)
+(_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS,
+ _N_COND, _COND_SCALE, _COND, _COND_ROWS, _X) = range(16)
 _ARRAYS = 16  # per-array records start here: a condition_dsp's arrays (the first _N_COND), then the model's
 (_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD, _B, _HEAD_IN, _HEAD_K, _HEAD_HIST, _HEAD_BUF,
  _LAYER1X1, _CONDITIONS) = range(15)
 _ARRAY_RECORD = 15
 _DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF, _W_H1, _B_H1 = range(14)
 _LAYER_RECORD = 14
+
+
+def row_floats(hist: int) -> int:
+    """Floats per row of a history buffer holding `hist` past samples."""
+    return hist + CHUNK + PAD
 
 
 def build(model: NamWaveNet, fast: bool):
@@ -62,12 +74,12 @@ def build(model: NamWaveNet, fast: bool):
     state_size = 0
 
     def buffer(rows: int, hist: int) -> int:
-        """A sliding history buffer: `rows` rows of hist + CHUNK samples."""
+        """A sliding history buffer: `rows` rows of hist + CHUNK + PAD samples."""
         nonlocal state_size
-        state_size += rows * (hist + CHUNK)
-        return state_size - rows * (hist + CHUNK)
+        state_size += rows * row_floats(hist)
+        return state_size - rows * row_floats(hist)
 
-    rows = {"cols": 1, "z": 1, "act": 1, "res": 1, "head": 1}
+    rows = {"z": 1, "act": 1, "res": 1, "head": 1}
     layer = 0
     for a, array in enumerate(all_arrays):
         c, b, head_in = array.channels, array.inner_channels, array.head_in
@@ -100,33 +112,35 @@ def build(model: NamWaveNet, fast: bool):
             layout[lrec + _W_H1] = put(np.transpose(array.head1x1_weights[i])) if array.head1x1_weights else -1
             layout[lrec + _B_H1] = put(array.head1x1_biases[i]) if array.head1x1_weights else -1
             layout[lrec + _BUF] = buffer(c, hist)
-            rows["cols"] = max(rows["cols"], k * c)
             rows["z"] = max(rows["z"], (2 if gated else 1) * b, c)
             layer += 1
-        rows["cols"] = max(rows["cols"], head_k * head_in)
         rows["act"] = max(rows["act"], b)
         rows["res"] = max(rows["res"], c)
         rows["head"] = max(rows["head"], head_in, array.head_size)
     layout[_HEAD_SCALE] = put([model.head_scale])
     layout[_N_COND], layout[_COND_ROWS] = (len(condition.arrays), condition.arrays[-1].head_size) if condition else (0, 1)
     layout[_COND_SCALE] = put([condition.head_scale if condition else 1.0])
-    layout[_COND] = state_size
-    state_size += layout[_COND_ROWS] * CHUNK
-    for slot, name in ((_COLS, "cols"), (_Z, "z"), (_ACT, "act"), (_RES, "res"), (_HEAD_A, "head"), (_HEAD_B, "head")):
+    # scratch: (rows, n rounded up to TILE) each, CHUNK a multiple of TILE
+    for slot, count in ((_COND, layout[_COND_ROWS]), (_X, 1), (_Z, rows["z"]), (_ACT, rows["act"]), (_RES, rows["res"]),
+                        (_HEAD_A, rows["head"]), (_HEAD_B, rows["head"])):
         layout[slot] = state_size
-        state_size += rows[name] * CHUNK
+        state_size += count * CHUNK
     weights = packer.array()
     return layout, weights, np.zeros(state_size, np.float32), np.zeros(1, np.int64)
 
 
 @njit(inline="always", cache=True, error_model="numpy")
 def _shift(state, buf, rows, hist, chunk, used):
-    """Move the last `hist` samples of each row of a history buffer to its front."""
-    stride = hist + chunk
+    """Move the last `hist` samples of each row of a history buffer to its front, in pieces of at most
+    `used` samples: source and destination of a piece never overlap, so LLVM's vector copy runs."""
+    stride = hist + chunk + PAD
     for ch in range(rows):
-        row = buf + ch * stride
-        for j in range(hist):
-            state[row + j] = state[row + used + j]
+        row = state[buf + ch * stride:buf + ch * stride + used + hist]
+        for start in range(0, hist, used):
+            piece = min(used, hist - start)
+            dst, src = row[start:start + piece], row[start + used:start + used + piece]
+            for j in range(piece):
+                dst[j] = src[j]
 
 
 @njit(cache=True, error_model="numpy")
@@ -172,38 +186,13 @@ def _activate(z, out, size, code, slope, mode):
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def _store(state, buf, hist, chunk, pos, src, c, n):
-    """Write src (c, n) as the newest n samples of the history buffer at `buf`."""
-    stride = hist + chunk
-    now = buf + hist + pos
-    for o in range(c):
-        h = state[now + o * stride:now + o * stride + n]
-        for t in range(n):
-            h[t] = src[o, t]
-
-
-@njit(inline="always", cache=True, error_model="numpy")
-def _conv(out, weights, w_off, state, cols_at, buf, hist, chunk, pos, rows, taps, dil, n_out, n):
-    """out += causal dilated conv of a history buffer's rows (weights (taps, rows, n_out)).
-
-    Rows in multiples of 4 and 4+ outputs: gather the taps into one (taps*rows, n) matrix and run
-    matmul_acc's 4x4 blocks. Other shapes (A2-Lite's 3 rows, the A2 head's 1 output): conv_acc in place,
-    whose blocks of 4 inputs span taps, saving the copy and 3/4 of matmul_acc's remainder passes (about
-    2x on A2-Lite).
-    """
-    stride = hist + chunk
-    now = buf + hist + pos  # state index of row 0's first sample of this block
-    if rows % 4 != 0 or n_out < 4:
-        conv_acc(out, weights, w_off, state, now, stride, rows, taps, dil, n_out, n)
-        return
-    cols = state[cols_at:cols_at + taps * rows * n].reshape((taps * rows, n))
-    for k in range(taps):
-        back = (taps - 1 - k) * dil
-        for j in range(rows):
-            src = state[now + j * stride - back:now + j * stride - back + n]
-            for t in range(n):
-                cols[k * rows + j, t] = src[t]
-    matmul_acc(out, weights, w_off, cols, n_out, n)
+def _fill(state, at, stride, rows, width, weights, bias_at):
+    """Rows `rows` x `width` at `at` (rows `stride` apart) = their bias (bias_at < 0: zero)."""
+    for o in range(rows):
+        bias = weights[bias_at + o] if bias_at >= 0 else np.float32(0.0)
+        row = state[at + o * stride:at + o * stride + width]
+        for t in range(width):
+            row[t] = bias
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -213,126 +202,136 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
     if pos + n > chunk:
         _compact(layout, state, pos)
         pos = 0
-    xin = x[start:start + n]
-    n_cond, rows = layout[_N_COND], layout[_COND_ROWS]
-    cond = state[layout[_COND]:layout[_COND] + rows * n].reshape((rows, n))
-    if n_cond > 0:  # the condition_dsp's output, times its head_scale, conditions the model's layers
-        src = _net(layout, weights, state, 0, n_cond, xin, cond, pos, n)
-        scale = weights[layout[_COND_SCALE]]
-        for o in range(rows):
-            for t in range(n):
-                cond[o, t] = scale * src[o, t]
-    final = _net(layout, weights, state, n_cond, layout[_N_ARRAYS], xin, cond, pos, n)
-    scale = weights[layout[_HEAD_SCALE]]
-    out_y = y[start:start + n]
+    width = (n + TILE - 1) // TILE * TILE  # every row is computed in whole tiles: samples n..width-1 are slack
+    xin, xs = x[start:start + n], state[layout[_X]:layout[_X] + width]
     for t in range(n):
-        out_y[t] = scale * final[0, t]
+        xs[t] = xin[t]
+    for t in range(n, width):
+        xs[t] = np.float32(0.0)
+    n_cond, cond = layout[_N_COND], layout[_COND]
+    if n_cond > 0:  # the condition_dsp's output, times its head_scale, conditions the model's layers
+        src = _net(layout, weights, state, 0, n_cond, pos, width)
+        scale = weights[layout[_COND_SCALE]]
+        size = layout[_COND_ROWS] * width
+        cond_flat, src_flat = state[cond:cond + size], state[src:src + size]
+        for e in range(size):
+            cond_flat[e] = scale * src_flat[e]
+    final = _net(layout, weights, state, n_cond, layout[_N_ARRAYS], pos, width)
+    scale = weights[layout[_HEAD_SCALE]]
+    out_y, out_final = y[start:start + n], state[final:final + n]
+    for t in range(n):
+        out_y[t] = scale * out_final[t]
     cursor[0] = pos + n
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _net(layout, weights, state, first_array, end_array, xin, cond, pos, n):
-    """Arrays first_array..end_array-1 on the input xin, conditioned by xin (mono) or cond (a condition_dsp's
-    rows); returns the last array's head output (rows, n)."""
+def _net(layout, weights, state, first_array, end_array, pos, width):
+    """Arrays first_array..end_array-1 on the input (row _X), conditioned by it (mono) or by the condition_dsp's
+    rows (_COND); returns the state offset of the last array's head output, (rows, width).
+
+    Every matrix is rows of `width` samples: scratch rows packed `width` apart, history-buffer rows
+    hist + CHUNK + PAD apart, the block's samples starting at hist + pos."""
     chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
     layers_at = _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
-    rows_in = xin.reshape((1, n))  # the first array's input
-    head_in, head_out = layout[_HEAD_A], layout[_HEAD_B]
+    x_at = layout[_X]
+    in_at, in_rows = x_at, 1  # the first array's input
+    acc, out = layout[_HEAD_A], layout[_HEAD_B]  # head accumulator; the array's head output
+    z, act = layout[_Z], layout[_ACT]
     for a in range(first_array, end_array):
         rec = _ARRAYS + _ARRAY_RECORD * a
         c, b, n_heads, n_layers = layout[rec + _C], layout[rec + _B], layout[rec + _H], layout[rec + _LAYERS_IN]
         acc_rows = layout[rec + _HEAD_IN]
         last_array = a + 1 == end_array
-        head = state[head_in:head_in + acc_rows * n].reshape((acc_rows, n))
-        if a == first_array:
-            head[:, :] = 0.0
-        # rechannel 1x1 (no bias) into the first layer's buffer
+        if a == first_array:  # later arrays' accumulators start at the previous head's output (already in `acc`)
+            _fill(state, acc, width, acc_rows, width, weights, -1)
+        # rechannel 1x1 (no bias) straight into the first layer's buffer
         first = layers_at + _LAYER_RECORD * layout[rec + _FIRST]
-        tmp = state[layout[_Z]:layout[_Z] + c * n].reshape((c, n))
-        tmp[:, :] = 0.0
-        matmul_acc(tmp, weights, layout[rec + _W_RE], rows_in, c, n)
-        _store(state, layout[first + _BUF], layout[first + _HIST], chunk, pos, tmp, c, n)
+        hist = layout[first + _HIST]
+        stride, now = hist + chunk + PAD, layout[first + _BUF] + hist + pos
+        _fill(state, now, stride, c, width, weights, -1)
+        tiled_acc(state, now, stride, c, weights, layout[rec + _W_RE], state, in_at, width, in_rows, 1, 0, width)
         for i in range(n_layers):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
+            stride, now = hist + chunk + PAD, layout[lrec + _BUF] + hist + pos
             c_conv = 2 * b if layout[lrec + _GATED] else b
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
-            z = state[layout[_Z]:layout[_Z] + c_conv * n].reshape((c_conv, n))
             b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
             if layout[rec + _CONDITIONS] == 1:  # the mono input: one multiply-add per sample
+                xs = state[x_at:x_at + width]
                 for o in range(c_conv):
                     bias, w = weights[b_conv + o], weights[w_mix + o]
-                    for t in range(n):
-                        z[o, t] = bias + w * xin[t]
+                    row = state[z + o * width:z + (o + 1) * width]
+                    for t in range(width):
+                        row[t] = bias + w * xs[t]
             else:
-                for o in range(c_conv):
-                    bias = weights[b_conv + o]
-                    for t in range(n):
-                        z[o, t] = bias
-                matmul_acc(z, weights, w_mix, cond, c_conv, n)
-            _conv(z, weights, layout[lrec + _W_CONV], state, layout[_COLS], layout[lrec + _BUF], hist, chunk, pos, c,
-                  taps, dil, c_conv, n)
+                _fill(state, z, width, c_conv, width, weights, b_conv)
+                tiled_acc(state, z, width, c_conv, weights, w_mix, state, layout[_COND], width, layout[_COND_ROWS], 1, 0,
+                          width)
+            tiled_acc(state, z, width, c_conv, weights, layout[lrec + _W_CONV], state, now, stride, c, taps, dil, width)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
-            size = b * n
-            act_flat = state[layout[_ACT]:layout[_ACT] + size]
-            z_flat = state[layout[_Z]:layout[_Z] + c_conv * n]
-            _activate(z_flat, act_flat, size, layout[lrec + _ACTIVATION], weights[layout[lrec + _SLOPE]], layout[_MODE])
+            size = b * width
+            act_flat = state[act:act + size]
+            _activate(state[z:z + size], act_flat, size, layout[lrec + _ACTIVATION], weights[layout[lrec + _SLOPE]],
+                      layout[_MODE])
             if c_conv != b:  # gated: the second half of z gates the first
-                gate = z_flat[size:2 * size]
+                gate = state[z + size:z + 2 * size]
                 if fast:
                     for e in range(size):
                         act_flat[e] *= np.float32(0.5) + np.float32(0.5) * tanh_fast(np.float32(0.5) * gate[e])
                 else:
                     for e in range(size):
                         act_flat[e] *= np.float32(0.5) + np.float32(0.5) * tanh_exact(np.float32(0.5) * gate[e])
-            act = act_flat.reshape((b, n))
             w_h1 = layout[lrec + _W_H1]
             if w_h1 >= 0:  # head1x1: the head accumulates its output (bias + W act) instead of act
                 b_h1 = layout[lrec + _B_H1]
                 for o in range(acc_rows):
                     bias = weights[b_h1 + o]
-                    for t in range(n):
-                        head[o, t] += bias
-                matmul_acc(head, weights, w_h1, act, acc_rows, n)
+                    row = state[acc + o * width:acc + (o + 1) * width]
+                    for t in range(width):
+                        row[t] += bias
+                tiled_acc(state, acc, width, acc_rows, weights, w_h1, state, act, width, b, 1, 0, width)
             else:
-                head_flat = state[head_in:head_in + size]
+                head_flat = state[acc:acc + size]
                 for e in range(size):
                     head_flat[e] += act_flat[e]
             if last_array and i + 1 == n_layers:
                 break  # the very last residual feeds nothing
-            # residual: h' = h + b + W act (layer1x1), or h, into the next layer's buffer (or the array's output)
-            res = state[layout[_RES]:layout[_RES] + c * n].reshape((c, n))
-            stride = hist + chunk
-            now = layout[lrec + _BUF] + hist + pos
-            b_res = layout[lrec + _B_RES]
-            layer1x1 = layout[rec + _LAYER1X1] != 0
-            for o in range(c):
-                h = state[now + o * stride:now + o * stride + n]
-                bias = weights[b_res + o] if layer1x1 else np.float32(0.0)
-                for t in range(n):
-                    res[o, t] = h[t] + bias
-            if layer1x1:
-                matmul_acc(res, weights, layout[lrec + _W_RES], act, c, n)
+            # residual h' = h + b + W act (layer1x1), or h: straight into the next layer's buffer, or after the
+            # last layer into _RES, the next array's input
             if i + 1 < n_layers:
                 nxt = lrec + _LAYER_RECORD
-                _store(state, layout[nxt + _BUF], layout[nxt + _HIST], chunk, pos, res, c, n)
+                dest_stride = layout[nxt + _HIST] + chunk + PAD
+                dest = layout[nxt + _BUF] + layout[nxt + _HIST] + pos
             else:
-                rows_in = res  # the next array's input
-        # the array's head: a causal conv (kernel 1 in A1) of the accumulator; the next array's accumulator
-        # starts from its output
-        head_k, head_hist, head_buf = layout[rec + _HEAD_K], layout[rec + _HEAD_HIST], layout[rec + _HEAD_BUF]
-        _store(state, head_buf, head_hist, chunk, pos, head, acc_rows, n)
-        out = state[head_out:head_out + n_heads * n].reshape((n_heads, n))
-        b_head = layout[rec + _B_HEAD]
-        for o in range(n_heads):
-            bias = weights[b_head + o] if b_head >= 0 else np.float32(0.0)
-            for t in range(n):
-                out[o, t] = bias
-        _conv(out, weights, layout[rec + _W_HEAD], state, layout[_COLS], head_buf, head_hist, chunk, pos, acc_rows,
-              head_k, 1, n_heads, n)
-        head_in, head_out = head_out, head_in
-    rec = _ARRAYS + _ARRAY_RECORD * (end_array - 1)
-    return state[head_in:head_in + layout[rec + _H] * n].reshape((layout[rec + _H], n))  # after the swap
+                dest, dest_stride = layout[_RES], width
+                in_at, in_rows = dest, c
+            layer1x1 = layout[rec + _LAYER1X1] != 0
+            b_res = layout[lrec + _B_RES]
+            for o in range(c):
+                bias = weights[b_res + o] if layer1x1 else np.float32(0.0)
+                h = state[now + o * stride:now + o * stride + width]
+                row = state[dest + o * dest_stride:dest + o * dest_stride + width]
+                for t in range(width):
+                    row[t] = h[t] + bias
+            if layer1x1:
+                tiled_acc(state, dest, dest_stride, c, weights, layout[lrec + _W_RES], state, act, width, b, 1, 0, width)
+        # the array's head: a causal conv of the accumulator (kernel 1 in A1: read in place); the next
+        # array's accumulator starts from its output
+        head_k, head_hist = layout[rec + _HEAD_K], layout[rec + _HEAD_HIST]
+        src, src_stride = acc, width
+        if head_k > 1:
+            src_stride = head_hist + chunk + PAD
+            src = layout[rec + _HEAD_BUF] + head_hist + pos
+            for o in range(acc_rows):
+                row, head = state[src + o * src_stride:src + o * src_stride + width], state[acc + o * width:acc + (o + 1) * width]
+                for t in range(width):
+                    row[t] = head[t]
+        _fill(state, out, width, n_heads, width, weights, layout[rec + _B_HEAD])
+        tiled_acc(state, out, width, n_heads, weights, layout[rec + _W_HEAD], state, src, src_stride, acc_rows, head_k, 1,
+                  width)
+        acc, out = out, acc
+    return acc  # after the swap: the last head's output
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
