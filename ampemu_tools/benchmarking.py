@@ -305,7 +305,7 @@ def run_bench(targets: list[Target], backends=BACKENDS, blocks=DEFAULT_BLOCKS, s
     """Every (target, backend, block) row; a backend that cannot run a target gives one skip entry."""
     from tqdm import tqdm
 
-    rows, skipped = [], []
+    rows, skipped, system = [], [], system_info()
     with tempfile.TemporaryDirectory(prefix="ampemu-bench-") as tmp:
         total = len(targets) * len(backends) * len(blocks)
         with tqdm(total=total, desc="bench", unit="row", disable=not progress, file=sys.stderr) as bar:
@@ -322,9 +322,10 @@ def run_bench(targets: list[Target], backends=BACKENDS, blocks=DEFAULT_BLOCKS, s
                         row = {"model": target.name, "backend": backend, "block": block,
                                "sample_rate": target.sample_rate}
                         row.update(measure(runner, block, target.sample_rate, seconds, budget_s, clock))
+                        row.update(throughput(row, target.macs_per_sample, system["peak_gflops"]))
                         rows.append(row)
                         bar.update(1)
-    return {"system": system_info(), "settings": {"blocks": list(blocks), "seconds": seconds, "budget_s": budget_s,
+    return {"system": system, "settings": {"blocks": list(blocks), "seconds": seconds, "budget_s": budget_s,
                                                   "backends": list(backends), "verdict_clock": clock, "fits_load": FITS_LOAD,
                                                   "too_slow_load": TOO_SLOW_LOAD, "rates": list(RATES)},
             "models": [{"name": t.name, "family": t.family, "source": t.source, "sample_rate": t.sample_rate,
@@ -369,13 +370,43 @@ def _vcgencmd(*args: str) -> str | None:
     return done.stdout.strip() or None
 
 
+# fp32 multiply-adds per cycle of one core at the vector width the kernels use (engine/kernels/tile.py):
+# two FMA pipes x lanes. AVX-512 counts 2 x 16 (Intel Xeon; Zen 4 runs it on 256-bit units: half that,
+# so its share of peak reads low), AVX2 2 x 8, a Cortex-A76's NEON 2 x 4.
+SIMD_MACS_PER_CYCLE = {"avx512": 32, "avx2": 16, "neon": 8}
+
+
+def _simd() -> str | None:
+    flags = set((_cpuinfo("flags") or _cpuinfo("Features") or "").split())
+    if "avx512f" in flags:
+        return "avx512"
+    if {"avx2", "fma"} <= flags:
+        return "avx2"
+    return "neon" if "asimd" in flags else None
+
+
+def peak_gflops(system: dict) -> float | None:
+    """One core's fp32 FMA peak in GFLOP/s (2 flops per multiply-add) at the reported clock, or None."""
+    macs = SIMD_MACS_PER_CYCLE.get(system.get("simd"))
+    return round(2 * macs * system["core_mhz"] / 1000, 1) if macs and system.get("core_mhz") else None
+
+
+def throughput(row: dict, macs_per_sample: int | None, peak: float | None) -> dict:
+    """A row's achieved GFLOP/s (2 x MACs per sample x samples per second processed, from the median
+    block) and its share of the core's peak; {} where the model does not count its MACs."""
+    if not macs_per_sample:
+        return {}
+    gflops = 2 * macs_per_sample * row["sample_rate"] / row["rtf_median"] / 1e9
+    return {"gflops": float(f"{gflops:.4g}"), "peak_fraction": float(f"{gflops / peak:.4g}") if peak else None}
+
+
 def system_info() -> dict:
     """What the numbers depend on, each field None where this machine does not tell."""
     freq = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
     max_freq = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq")
     temp = _read("/sys/class/thermal/thermal_zone0/temp")
     mhz = _cpuinfo("cpu MHz")
-    return {
+    info = {
         "cpu": _cpuinfo("model name") or _read("/sys/firmware/devicetree/base/model") or platform.processor() or None,
         "cpu_part": _cpuinfo("CPU part"),  # ARM: 0xd0b is a Cortex-A76 (Pi 5)
         "machine": platform.machine(), "cores": os.cpu_count(),
@@ -388,7 +419,10 @@ def system_info() -> dict:
         "kernel": platform.release(), "python": platform.python_version(),
         "versions": {p: _version(p) for p in ("ampemu", "numpy", "numba", "llvmlite", "onnxruntime", "torch")},
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "simd": _simd(),
     }
+    info["peak_gflops"] = peak_gflops(info)
+    return info
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -400,13 +434,17 @@ def _percent(share: float) -> str:
 def markdown(report: dict) -> str:
     s = report["system"]
     lines = [f"CPU: {s['cpu']} ({s['machine']}, {s['cores']} cores, {s['core_mhz']} MHz, governor {s['governor']}, "
-             f"temperature {s['temperature_c']} C, throttled {s['throttled']}, load {s['load_average']})", "",
-             "| model | backend | block | RTF median | RTF p99 | CPU p99 | headroom 44.1k | headroom 48k | verdict |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             f"temperature {s['temperature_c']} C, throttled {s['throttled']}, load {s['load_average']}; "
+             f"fp32 peak {s.get('peak_gflops')} GFLOP/s per core, {s.get('simd')})", "",
+             "| model | backend | block | RTF median | RTF p99 | CPU p99 | headroom 44.1k | headroom 48k | verdict "
+             "| GFLOP/s (share of peak) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in report["rows"]:
+        flops = "" if r.get("gflops") is None else f"{r['gflops']:.1f}" + (
+            f" ({_percent(r['peak_fraction'])})" if r.get("peak_fraction") is not None else "")
         lines.append(f"| {r['model']} | {r['backend']} | {r['block']} | {r['rtf_median']:.4f} | {r['rtf_p99']:.4f} | "
                      f"{r['rtf_p99_cpu']:.4f} | {_percent(r['headroom_44100'])} | {_percent(r['headroom_48000'])} | "
-                     f"{r['verdict']} |")
+                     f"{r['verdict']} | {flops} |")
     skipped = {}  # (backend, reason) -> models: one line each
     for k in report["skipped"]:
         skipped.setdefault((k["backend"], k["reason"]), []).append(k["model"])
@@ -416,7 +454,9 @@ def markdown(report: dict) -> str:
     clock = report["settings"]["verdict_clock"]
     lines += ["", f"RTF: block time / block duration (wall clock; CPU p99: this thread's CPU time). Headroom and "
                   f"verdict from the {clock} p99 block time at 48 kHz: fits < {_percent(FITS_LOAD)} of the period, "
-                  f"tight < {_percent(TOO_SLOW_LOAD)}, else too slow"]
+                  f"tight < {_percent(TOO_SLOW_LOAD)}, else too slow. GFLOP/s: 2 x the model's multiply-adds per "
+                  "sample x samples per second at the median block; peak: 2 FMA pipes x the vector lanes at the "
+                  "reported clock (a VM's nominal clock: a boost clock makes the share read high)"]
     return "\n".join(lines)
 
 

@@ -45,12 +45,8 @@ def _nam_wavenet_needs(model: nam.NamWaveNet) -> Needs:
 
 
 def _nam_state_floats(model: nam.NamWaveNet) -> int:
-    """History buffers the kernel allocates (each layer's rows x row_floats(history)); scratch left out."""
-    total = 0
-    for a in model.arrays:
-        total += sum(a.channels * nam_wavenet.row_floats((a.layer_kernel(i) - 1) * d) for i, d in enumerate(a.dilations))
-        total += a.head_in * nam_wavenet.row_floats(a.head_kernel_size - 1)
-    return total + (_nam_state_floats(model.condition_dsp) if model.condition_dsp else 0)
+    """History buffers the kernel allocates; scratch left out."""
+    return nam_wavenet.history_floats(model)
 
 
 def nam_lstm_model(model: nam.NamLSTM, fast: bool = False, name: str = "") -> StreamingModel:

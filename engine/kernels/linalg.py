@@ -66,32 +66,43 @@ _TILE_1 = make_tile(1, 2)
 
 
 @njit(cache=True, error_model="numpy")
-def tiled_acc(out, out_at, out_stride, n_out, w, w_at, src, src_at, src_stride, rows, taps, dil, n):
-    """out[out_at + o*out_stride + t] += sum_{k<taps, j<rows} w[w_at + (k*rows + j)*n_out + o]
+def tiled_acc(out, out_at, out_stride, n_out, w, w_at, src, src_at, src_stride, rows, taps, dil, n,
+              init_at=-1, init_stride=0, init_w=0, init_b=0):
+    """out[out_at + o*out_stride + t] (+)= sum_{k<taps, j<rows} w[w_at + (k*rows + j)*n_out + o]
     * src[src_at + j*src_stride + t - (taps-1-k)*dil] for o < n_out and t < n rounded up to TILE:
     a causal dilated conv read in place from a history buffer (taps 1: a 1x1), weights (taps, rows,
-    n_out). Outputs go 4 at a time through tile.py's micro-kernel, the last 1-3 through its narrower
-    shapes; every shape gives each sample the same FMA chain (bit-identical for any partition)."""
+    n_out). The sum starts from out (init_at < 0), or from w[init_w + o] * src[init_at + o*init_stride + t]
+    + w[init_b + o] (the bias and input mixin, or a residual's input and bias, fused in). Outputs go 4
+    at a time through tile.py's micro-kernel, the last 1-3 through its narrower shapes; every shape
+    gives each sample the same FMA chain (bit-identical for any partition)."""
     o = 0
     while o + 4 <= n_out:
+        at = init_at + o * init_stride
         for t in range(0, n, TILE):
             _TILE_4(out, out_at + o * out_stride + t, out_stride, w, w_at + o, n_out, src, src_at + t, src_stride,
-                    rows, taps, dil)
+                    rows, taps, dil, at + t if init_at >= 0 else -1, init_stride, init_w + o, init_b + o)
         o += 4
-    rest, at, w_rest = n_out - o, out_at + o * out_stride, w_at + o
+    rest, out_rest, w_rest = n_out - o, out_at + o * out_stride, w_at + o
+    init_rest, iw, ib = init_at + o * init_stride, init_w + o, init_b + o
     t = 0
     while t < n:
         wide = t + TILE < n  # two tiles left
+        at = init_rest + t if init_at >= 0 else -1
         if rest == 3:
-            _TILE_3(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+            _TILE_3(out, out_rest + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil,
+                    at, init_stride, iw, ib)
         elif rest == 2 and wide:
-            _TILE_2W(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+            _TILE_2W(out, out_rest + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil,
+                     at, init_stride, iw, ib)
         elif rest == 2:
-            _TILE_2(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+            _TILE_2(out, out_rest + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil,
+                    at, init_stride, iw, ib)
         elif rest == 1 and wide:
-            _TILE_1W(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+            _TILE_1W(out, out_rest + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil,
+                     at, init_stride, iw, ib)
         elif rest == 1:
-            _TILE_1(out, at + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil)
+            _TILE_1(out, out_rest + t, out_stride, w, w_rest, n_out, src, src_at + t, src_stride, rows, taps, dil,
+                    at, init_stride, iw, ib)
         else:
             break
         t += 2 * TILE if wide and rest < 3 else TILE

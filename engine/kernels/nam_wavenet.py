@@ -1,7 +1,7 @@
 """Streaming numba kernel of Neural Amp Modeler's WaveNet (layer arrays, heads, head_scale).
 
 Same design as gated_wavenet.py (read that first): four flat arrays, layer-major, each layer's input
-kept channel-major in a sliding buffer of `history + CHUNK (+ PAD)` samples so every conv tap is a
+kept channel-major in a sliding buffer of `history + chunk (+ PAD)` samples so every conv tap is a
 contiguous vector over time, and output bit-identical for any block partition. What NAM adds (the
 maths is in engine/formats/nam/__init__.py):
 - several layer arrays in a chain, each with a 1x1 "rechannel" in and a 1x1 head rechannel out;
@@ -36,8 +36,12 @@ from engine.kernels.linalg import TILE, tiled_acc
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 2
-CHUNK = 256  # longest run processed at once; longer blocks are split (same result). Small, so the history
-# buffers (rows of history + CHUNK) stay in L2: 2048 made A1 standard's 2.2 MB and cost ~30 % in cache misses
+# CHUNK: the longest run processed at once (longer blocks are split: same result), chosen per model: the
+# largest whose history buffers (rows of history + CHUNK + PAD) fit HISTORY_BUDGET, so they stay in L2
+# (a Cortex-A76 has 512 KiB); 2048 for every model gave A1 standard 2.2 MB and cost ~30 % in cache misses.
+# A small CHUNK costs a more frequent move of each buffer's history to its front: the largest that fits.
+CHUNKS = (2048, 1024, 512, 256)
+HISTORY_BUDGET = 384 * 1024  # bytes
 PAD = TILE  # slack past each row's end: the last tile of a block may run up to TILE - 1 samples past n
 
 TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(name) for name in (
@@ -45,8 +49,8 @@ TANH, HARDTANH, RELU, LEAKY_RELU, SIGMOID, SILU, HARDSWISH = (ACTIVATIONS.index(
 
 # layout header slots (scratch slots are state offsets of (rows, n)-packed work arrays)
 (_FAMILY, _MODE, _N_ARRAYS, _CHUNK, _HEAD_SCALE, _Z, _ACT, _RES, _HEAD_A, _HEAD_B, _N_LAYERS,
- _N_COND, _COND_SCALE, _COND, _COND_ROWS, _X) = range(16)
-_ARRAYS = 16  # per-array records start here: a condition_dsp's arrays (the first _N_COND), then the model's
+ _N_COND, _COND_SCALE, _COND, _COND_ROWS, _X, _ONES) = range(17)
+_ARRAYS = 17  # per-array records start here: a condition_dsp's arrays (the first _N_COND), then the model's
 (_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD, _B, _HEAD_IN, _HEAD_K, _HEAD_HIST, _HEAD_BUF,
  _LAYER1X1, _CONDITIONS) = range(15)
 _ARRAY_RECORD = 15
@@ -54,9 +58,25 @@ _DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, 
 _LAYER_RECORD = 14
 
 
-def row_floats(hist: int) -> int:
-    """Floats per row of a history buffer holding `hist` past samples."""
-    return hist + CHUNK + PAD
+def _buffers(model: NamWaveNet) -> list[tuple[int, int]]:
+    """(rows, history) of every history buffer the kernel keeps: each layer's input, each array's head."""
+    arrays = (model.condition_dsp.arrays if model.condition_dsp else []) + model.arrays
+    return [(a.channels, (a.layer_kernel(i) - 1) * d) for a in arrays for i, d in enumerate(a.dilations)] + \
+        [(a.head_in, a.head_kernel_size - 1) for a in arrays]
+
+
+def chunk_for(model: NamWaveNet) -> int:
+    buffers = _buffers(model)
+    for chunk in CHUNKS:
+        if 4 * sum(rows * (hist + chunk + PAD) for rows, hist in buffers) <= HISTORY_BUDGET:
+            return chunk
+    return CHUNKS[-1]
+
+
+def history_floats(model: NamWaveNet) -> int:
+    """Floats of history buffer the kernel allocates for `model` (scratch left out)."""
+    chunk = chunk_for(model)
+    return sum(rows * (hist + chunk + PAD) for rows, hist in _buffers(model))
 
 
 def build(model: NamWaveNet, fast: bool):
@@ -67,17 +87,18 @@ def build(model: NamWaveNet, fast: bool):
     n_layers = sum(len(a.dilations) for a in all_arrays)
     layers_at = _ARRAYS + _ARRAY_RECORD * n_arrays
     layout = np.zeros(layers_at + _LAYER_RECORD * n_layers, dtype=np.int64)
-    layout[_FAMILY], layout[_MODE], layout[_N_ARRAYS], layout[_CHUNK] = FAMILY, int(fast), n_arrays, CHUNK
+    chunk = chunk_for(model)
+    layout[_FAMILY], layout[_MODE], layout[_N_ARRAYS], layout[_CHUNK] = FAMILY, int(fast), n_arrays, chunk
     layout[_N_LAYERS] = n_layers
     put = (packer := WeightPacker()).put
 
     state_size = 0
 
     def buffer(rows: int, hist: int) -> int:
-        """A sliding history buffer: `rows` rows of hist + CHUNK + PAD samples."""
+        """A sliding history buffer: `rows` rows of hist + chunk + PAD samples."""
         nonlocal state_size
-        state_size += rows * row_floats(hist)
-        return state_size - rows * row_floats(hist)
+        state_size += rows * (hist + chunk + PAD)
+        return state_size - rows * (hist + chunk + PAD)
 
     rows = {"z": 1, "act": 1, "res": 1, "head": 1}
     layer = 0
@@ -118,13 +139,14 @@ def build(model: NamWaveNet, fast: bool):
         rows["res"] = max(rows["res"], c)
         rows["head"] = max(rows["head"], head_in, array.head_size)
     layout[_HEAD_SCALE] = put([model.head_scale])
+    layout[_ONES] = put(np.ones(max(a.channels for a in all_arrays)))  # a residual's input scale, fused in
     layout[_N_COND], layout[_COND_ROWS] = (len(condition.arrays), condition.arrays[-1].head_size) if condition else (0, 1)
     layout[_COND_SCALE] = put([condition.head_scale if condition else 1.0])
-    # scratch: (rows, n rounded up to TILE) each, CHUNK a multiple of TILE
+    # scratch: (rows, n rounded up to TILE) each, chunk a multiple of TILE
     for slot, count in ((_COND, layout[_COND_ROWS]), (_X, 1), (_Z, rows["z"]), (_ACT, rows["act"]), (_RES, rows["res"]),
                         (_HEAD_A, rows["head"]), (_HEAD_B, rows["head"])):
         layout[slot] = state_size
-        state_size += count * CHUNK
+        state_size += count * chunk
     weights = packer.array()
     return layout, weights, np.zeros(state_size, np.float32), np.zeros(1, np.int64)
 
@@ -230,7 +252,7 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
     rows (_COND); returns the state offset of the last array's head output, (rows, width).
 
     Every matrix is rows of `width` samples: scratch rows packed `width` apart, history-buffer rows
-    hist + CHUNK + PAD apart, the block's samples starting at hist + pos."""
+    hist + chunk + PAD apart, the block's samples starting at hist + pos."""
     chunk, fast = layout[_CHUNK], layout[_MODE] == FAST
     layers_at = _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
     x_at = layout[_X]
@@ -256,19 +278,15 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
             stride, now = hist + chunk + PAD, layout[lrec + _BUF] + hist + pos
             c_conv = 2 * b if layout[lrec + _GATED] else b
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
-            b_conv, w_mix = layout[lrec + _B_CONV], layout[lrec + _W_MIX]
-            if layout[rec + _CONDITIONS] == 1:  # the mono input: one multiply-add per sample
-                xs = state[x_at:x_at + width]
-                for o in range(c_conv):
-                    bias, w = weights[b_conv + o], weights[w_mix + o]
-                    row = state[z + o * width:z + (o + 1) * width]
-                    for t in range(width):
-                        row[t] = bias + w * xs[t]
+            b_conv, w_mix, w_conv = layout[lrec + _B_CONV], layout[lrec + _W_MIX], layout[lrec + _W_CONV]
+            if layout[rec + _CONDITIONS] == 1:  # the mono input: bias + w x, the conv's first FMA
+                tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width,
+                          x_at, 0, w_mix, b_conv)
             else:
                 _fill(state, z, width, c_conv, width, weights, b_conv)
                 tiled_acc(state, z, width, c_conv, weights, w_mix, state, layout[_COND], width, layout[_COND_ROWS], 1, 0,
                           width)
-            tiled_acc(state, z, width, c_conv, weights, layout[lrec + _W_CONV], state, now, stride, c, taps, dil, width)
+                tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
             size = b * width
             act_flat = state[act:act + size]
@@ -306,16 +324,15 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
             else:
                 dest, dest_stride = layout[_RES], width
                 in_at, in_rows = dest, c
-            layer1x1 = layout[rec + _LAYER1X1] != 0
-            b_res = layout[lrec + _B_RES]
-            for o in range(c):
-                bias = weights[b_res + o] if layer1x1 else np.float32(0.0)
-                h = state[now + o * stride:now + o * stride + width]
-                row = state[dest + o * dest_stride:dest + o * dest_stride + width]
-                for t in range(width):
-                    row[t] = h[t] + bias
-            if layer1x1:
-                tiled_acc(state, dest, dest_stride, c, weights, layout[lrec + _W_RES], state, act, width, b, 1, 0, width)
+            if layout[rec + _LAYER1X1] != 0:  # 1 * h + b, then + W act
+                tiled_acc(state, dest, dest_stride, c, weights, layout[lrec + _W_RES], state, act, width, b, 1, 0, width,
+                          now, stride, layout[_ONES], layout[lrec + _B_RES])
+            else:
+                for o in range(c):
+                    h = state[now + o * stride:now + o * stride + width]
+                    row = state[dest + o * dest_stride:dest + o * dest_stride + width]
+                    for t in range(width):
+                        row[t] = h[t]
         # the array's head: a causal conv of the accumulator (kernel 1 in A1: read in place); the next
         # array's accumulator starts from its output
         head_k, head_hist = layout[rec + _HEAD_K], layout[rec + _HEAD_HIST]

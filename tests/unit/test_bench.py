@@ -8,7 +8,7 @@ import pytest
 
 from ampemu_tools import benchmarking
 from ampemu_tools.bench_models import BUILTINS, random_gated, random_nam, resolve_target
-from ampemu_tools.benchmarking import summarize, verdict
+from ampemu_tools.benchmarking import SIMD_MACS_PER_CYCLE, summarize, verdict
 from support.data import data_file
 from engine.cli import main
 from engine.errors import AmpemuError
@@ -101,6 +101,10 @@ def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
     assert {"cpu", "machine", "cores", "core_mhz", "governor", "temperature_c", "throttled", "load_average",
             "versions"} <= set(report["system"])
     assert report["system"]["versions"]["numba"]
+    system = report["system"]
+    if system["simd"] and system["core_mhz"]:  # the core's peak, from its vector width and clock
+        assert system["peak_gflops"] == pytest.approx(2 * SIMD_MACS_PER_CYCLE[system["simd"]] * system["core_mhz"] / 1000,
+                                                      abs=0.1)
     assert report["settings"]["blocks"] == [32, 64]
     assert [m["name"] for m in report["models"]] == ["seed", "nam-nano"]
     assert report["models"][0]["macs_per_sample"] == 2092
@@ -113,6 +117,10 @@ def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
         assert row["headroom_48000"] == pytest.approx(1 - load, abs=1e-3)
         assert row["headroom_44100"] == pytest.approx(1 - load * 44100 / 48000, abs=1e-3)
         assert row["verdict"] == verdict(load)
+        macs = {"seed": 2092, "nam-nano": report["models"][1]["macs_per_sample"]}[row["model"]]
+        assert row["gflops"] == pytest.approx(2 * macs * row["sample_rate"] / row["rtf_median"] / 1e9, rel=0.01)
+        if system["peak_gflops"]:
+            assert row["peak_fraction"] == pytest.approx(row["gflops"] / system["peak_gflops"], rel=0.01)
     assert report["skipped"] == [{"model": "nam-nano", "backend": "numpy-reference",
                                   "reason": "the numpy reference is the gated WaveNet's (.json)"}]
 
@@ -134,7 +142,8 @@ def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
     from ampemu_tools import pi5_estimate
 
     system = {"machine": "x86_64", "core_mhz": 2400}
-    assert pi5_estimate.scale_factor(system) == pytest.approx(2.0)  # 16 MACs/cycle vs NEON's 8, same clock
+    assert pi5_estimate.scale_factor(system) == pytest.approx(2.0)  # AVX2's 16 MACs/cycle vs NEON's 8, same clock
+    assert pi5_estimate.scale_factor(dict(system, simd="avx512")) == pytest.approx(4.0)  # the kernels' 16-lane tiles
     assert pi5_estimate.scale_factor({"machine": "aarch64", "core_mhz": 2400}) is None
     row = {"model": "seed", "block": 64, "sample_rate": 44100, "rtf_median": 0.01, "rtf_p99": 0.2}
     report = {"system": system, "models": [{"name": "seed", "macs_per_sample": 2092}],
@@ -142,6 +151,7 @@ def test_pi5_estimate_scales_numba_rows_by_peak_mac_rates():
     (est,) = pi5_estimate.estimate(report)
     assert est["backend"] == "numba-exact"
     assert est["x86_gmacs"] == pytest.approx(2092 * 44100 / 0.01 / 1e9, abs=0.01)
+    assert est["peak_share"] == pytest.approx(est["x86_gmacs"] / (16 * 2.4), abs=1e-3)  # the share assumed on the A76
     assert est["pi5_rtf_median"] == pytest.approx(0.02) and est["pi5_rtf_p99"] == pytest.approx(0.4)
     assert est["pi5_headroom_48000"] == pytest.approx(1 - 0.4 * 48000 / 44100, abs=1e-3)
     assert est["pi5_verdict"] == "fits"
