@@ -21,6 +21,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seconds", type=float, default=60.0, help="length of the built-in capture (default 60)")
     p.add_argument("--preset", default=recipe.PRESET, help=f"model preset to train (default {recipe.PRESET})")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    p.add_argument("--max-steps", type=int, default=-1,
+                   help="also stop after this many steps (benchmarks/demo_seeds.py: seeds compared at equal steps)")
     p.add_argument("--seed", type=int, default=0, help="training's random seed (default 0; the capture is always the same)")
 
 
@@ -62,8 +64,8 @@ def run(args) -> int:
 
     print(f"[2/5] training preset '{args.preset}' for {args.minutes:g} min on the CPU")
     summary = train(TrainConfig(input=str(out / "input.wav"), output=str(out / "output.wav"), run_dir=str(out / "run"),
-                                preset=args.preset, max_minutes=args.minutes, threads=args.threads,
-                                seed=args.seed))
+                                preset=args.preset, max_minutes=args.minutes, max_steps=args.max_steps,
+                                threads=args.threads, seed=args.seed))
     checkpoint = summary["best_checkpoint"]
 
     print("[3/5] testing on the last 10 % of the capture (never seen in training)")

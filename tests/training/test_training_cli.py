@@ -128,8 +128,10 @@ def test_ddp_on_cpu_with_two_processes(capture, tmp_path):
 
 def test_demo_runs_the_whole_story(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out-dir", str(out), "--minutes", "0.1", "--seconds", "4", "--threads", "1"]) == 0
+    assert main(["demo", "--out-dir", str(out), "--minutes", "5", "--max-steps", "25", "--seed", "3", "--seconds", "4",
+                 "--threads", "1"]) == 0
     text = capsys.readouterr().out
+    assert "training: 25 steps in" in text
     assert "engine render of the test take: ESR" in text and "real-time factor" in text
     for name in ("input.wav", "output.wav", "model.nam", "test_engine.wav", "test/metrics.json", "test/waveform.png"):
         assert (out / name).exists(), name
