@@ -21,6 +21,7 @@ import tomlkit
 from engine.atomic import replacing, write_atomically
 from engine.commands.presets import check_model
 from engine.errors import AmpemuError
+from engine.kernels import resample
 from engine.presets.bank import PRESET_KEYS, parse_bank
 from engine.realtime.channel import MAX_SLOTS
 
@@ -133,9 +134,12 @@ class BankEditor:
                 model, summary = check_model(tmp, self.bank)
             except AmpemuError as exc:
                 raise EditError(422, f"{target.name}: {str(exc).replace(str(tmp), target.name)}") from None
-            if model.sample_rate != self.sample_rate:
-                raise EditError(422, f"{target.name} is a {model.sample_rate} Hz capture but the engine runs at "
-                                f"{self.sample_rate} Hz; use a capture made at {self.sample_rate} Hz")
+            if model.sample_rate != self.sample_rate:  # it will play through a resampler, if one fits the ratio
+                try:
+                    latency = resample.design(self.sample_rate, model.sample_rate)[-1]
+                except ValueError as exc:
+                    raise EditError(422, f"{target.name}: {exc}") from None
+                summary += f"; plays resampled to the engine's {self.sample_rate} Hz (+{latency:.0f} samples latency)"
         return summary
 
     def save(self) -> str:
