@@ -65,6 +65,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--devices", default="fuzzface,ds1", help=f"comma-separated, of {', '.join(DEVICES)}")
     p.add_argument("--minutes", type=float, default=3.0, help="training time per model (default 3)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train for this many steps instead of --minutes: equal work whatever the machine's load "
+                        "(for screening signal designs on a shared machine)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", type=Path, default=REPO / "runs" / "capture-compare")
     args = p.parse_args()
@@ -89,11 +92,12 @@ def main() -> int:
             run = folder / trained_on.split()[0]
             if not (run / "model.nam").exists():
                 # both devices have zero latency (../shared/README.md): no alignment for either pair
+                budget = ["--max-steps", str(args.steps)] if args.steps else ["--max-time", str(args.minutes)]
                 ampemu("train", "--input", str(x), "--output", str(y), "--run-dir", str(run), "--delay", "0",
-                       "--max-time", str(args.minutes), "--threads", str(args.threads))
+                       *budget, "--threads", str(args.threads))
             prediction = run / "other_playing.wav"
             ampemu("process", "--model", str(run / "model.nam"), str(graded_in), str(prediction))
-            results.append({"device": name, "trained_on": trained_on, "minutes": args.minutes,
+            results.append({"device": name, "trained_on": trained_on, "minutes": args.minutes, "steps": args.steps,
                             "threads": args.threads, "other_playing_esr": esr(prediction, graded_out)})
             print(f"{name:9s} {trained_on:15s} other-playing ESR {100 * results[-1]['other_playing_esr']:.2f} %",
                   flush=True)

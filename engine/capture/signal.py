@@ -28,7 +28,7 @@ import numpy as np
 
 from engine.errors import AmpemuError
 
-SIGNAL_VERSION = 1  # bump when the samples for given (seconds, rate, level) change
+SIGNAL_VERSION = 2  # bump when the samples for given (seconds, rate, level) change
 SEED = 18
 DEFAULT_SECONDS = 180.0
 MIN_SECONDS = 2.0
@@ -36,12 +36,16 @@ MAX_SECONDS = 1800.0
 DEFAULT_LEVEL_DB = -6.0  # peak, dBFS: a typical DI's peak (the shared captures' DI peaks at 0.5)
 
 # (section, share of the time left after the click slots)
-SECTIONS = (("silence", 0.03), ("sweeps", 0.05), ("notes", 0.22), ("chords", 0.16), ("mutes", 0.11),
-            ("noise", 0.08), ("mixed", 0.32), ("tail", 0.03))
-DYNAMICS_DB = (-18.0, -12.0, -6.0, 0.0)  # playing sections: four sub-blocks, soft to hard
+SECTIONS = (("silence", 0.03), ("sweeps", 0.03), ("notes", 0.20), ("chords", 0.15), ("mutes", 0.13),
+            ("noise", 0.04), ("mixed", 0.39), ("tail", 0.03))
+DYNAMICS_DB = (-18.0, -12.0, -6.0, 0.0)  # playing sections: four sub-blocks, soft to hard (loudness, see below)
+# the loudness (RMS while playing, dBFS before the final scaling) of playing at dynamic 0 dB: set so the
+# 50 ms RMS of the whole signal spreads as the shared DI take's does (percentiles 25/50/75/90 about
+# 34/20/11/6 dB under the peak there)
+LOUDNESS_DB = -12.0
 SWEEP_LEVELS_DB = (-30.0, -20.0, -10.0)  # a sine is loud for its peak: these sit at the playing's RMS
 NOISE_LEVELS_DB = (-40.0, -32.0, -24.0, -16.0, -8.0)  # peaks; noise RMS is 13 dB under its peak
-SWEEP_HZ = (80.0, 8000.0)  # a guitar's DI holds little outside E2's 82 Hz .. 5 kHz
+SWEEP_HZ = (80.0, 5000.0)  # a guitar's DI holds little outside E2's 82 Hz .. 5 kHz
 # a magnetic pickup into a cable: a resonant second-order low-pass (2.5 kHz, Q 1.5), and a second-order
 # 80 Hz high-pass (nothing under the low E string);
 # the strings' raw bursts are far brighter than any DI (spectral centroid 2.7 kHz without, 0.6-0.9 kHz in
@@ -93,13 +97,14 @@ def click_positions(seconds: float = DEFAULT_SECONDS, rate: int = 48000) -> list
 
 def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.random.Generator,
           damping: float = 0.996, smoothing: int = 1, position: float | None = None,
-          grit: float = 0.0) -> np.ndarray:
+          grit: float = 0.0, width: float = 0.0) -> np.ndarray:
     """A plucked string (Karplus-Strong): a burst one period long circulating in a delay line,
     y[t] = burst[t] + d/2 * (y[t-P] + y[t-P-1]), d = damping ** (440 / freq) (high notes ring shorter
     per period, like real strings). The burst is white noise (the classic, bright), or with `position`
     the string's shape when pulled aside at that fraction of its length (harmonics falling 12 dB per
     octave with the pick position's notches, as on a real string) plus `grit` of noise (the pick's
-    scrape). `smoothing` two-point averages of the burst: a softer, darker pick."""
+    scrape), the shape's corner rounded over `width` of the string (a pick or a finger is not a point:
+    a wider one is darker). `smoothing` two-point averages of the burst: a softer, darker pick."""
     period = max(2, int(round(rate / freq)))
     n = int(seconds * rate)
     if position is None:
@@ -107,7 +112,12 @@ def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.rando
     else:
         k = np.arange(period) / period
         shape = np.where(k < position, k / position, (1.0 - k) / (1.0 - position))
-        burst = shape - shape.mean() + grit * rng.uniform(-1, 1, period)
+        # no mean removed: the shape starts and ends at rest (0), as the string before it, so no step
+        # circulates (a velocity pickup would hear each as a click); its slow DC is no sound
+        burst = shape + grit * rng.uniform(-1, 1, period)
+        span = int(round(width * period))
+        if span > 1:  # a circular moving average: the string is a loop in the delay line
+            burst = np.convolve(np.concatenate([burst[-span:], burst]), np.ones(span) / span)[span:span + period]
     for _ in range(smoothing):
         burst[1:] = 0.5 * (burst[1:] + burst[:-1])
         burst[0] *= 0.5
@@ -115,7 +125,9 @@ def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.rando
     line = np.zeros(period + 1 + n)  # period + 1 leading zeros: y[t - P - 1] exists for every t
     offset = period + 1
     line[offset:offset + min(period, n)] = burst[:n]
-    for start in range(0, n, period):  # a period at a time: each sample needs only earlier periods
+    if position is not None:  # a shape is a loop: before its first sample comes its last (y[P] reads it),
+        line[offset - 1] = burst[-1]  # not the silence before the pluck (a step a velocity pickup hears)
+    for start in range(period, n, period):  # a period at a time: each sample needs only earlier periods
         stop = min(start + period, n)
         line[offset + start:offset + stop] += feedback * (line[offset + start - period:offset + stop - period]
                                                           + line[offset + start - period - 1:offset + stop - period - 1])
@@ -128,66 +140,221 @@ def _midi_hz(note: int) -> float:
 
 CHORD_SHAPES = ((0, 7, 12), (0, 7, 12, 19), (0, 4, 7, 12, 16, 19), (0, 3, 7, 12, 15, 19), (0, 5, 10, 15, 19, 24),
                 (0, 7, 10, 16), (0, 4, 10, 14))  # power, power + fifth, major, minor, open fourths, 7th, 9th
+SCALES = ((0, 3, 5, 7, 10), (0, 3, 5, 6, 7, 10), (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10))  # pentatonic, blues, major, minor
 
 
-def _strike(out: np.ndarray, start: int, notes, ring: float, rate: int, velocity: float, rng, *,
-            strum_s: float = 0.0, damping: float = 0.996, smoothing: int = 1) -> None:
-    """Add `notes` (MIDI) from frame `start`, each ringing `ring` s then released over 20 ms; picked
-    between 8 and 35 % of the string's length, harder picks with more scrape."""
-    release = max(2, int(0.02 * rate))
-    for k, note in enumerate(notes):
-        at = start + int(k * strum_s * rate)
-        if at >= out.size:
-            return
-        tone = pluck(_midi_hz(note), ring, rate, velocity * rng.uniform(0.8, 1.0), rng, damping, smoothing,
-                     position=float(rng.uniform(0.08, 0.35)), grit=0.3 * velocity)
-        tone = tone[:out.size - at]
-        tail = min(release, tone.size)
-        tone[tone.size - tail:] *= np.linspace(1.0, 0.0, tail)  # the fretting hand lets go
-        out[at:at + tone.size] += tone
+@dataclass(frozen=True)
+class Guitar:
+    """The instrument of one phrase: where its pickup sits, how its pickup and cable filter, its wiring."""
+    pickup_at: float  # pickup's distance from the bridge, a fraction of the string (bridge 0.06 .. neck 0.27)
+    resonance_hz: float  # the pickup's inductance against the cable's capacitance
+    q: float
+    polarity: float
+
+    @staticmethod
+    def pick(rng: np.random.Generator) -> "Guitar":
+        return Guitar(float(rng.uniform(0.06, 0.27)), float(rng.uniform(1500.0, 3500.0)), float(rng.uniform(0.7, 1.8)),
+                      float(rng.choice([-1.0, 1.0])))
+
+
+def _sustain_damping(decay_db_s: float) -> float:
+    """`pluck`'s damping for a string whose fundamental decays `decay_db_s` dB per second
+    (its loss per period is damping ** (440 / f), so per second damping ** 440)."""
+    return 10 ** (decay_db_s / (20 * 440.0))
+
+
+def _pitch_curve(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A fretting hand's pitch over `n` frames, as a ratio to the fretted note: a bend (up, or a
+    pre-bend released), a vibrato, or a slide across frets."""
+    t = np.arange(n) / rate
+    kind = rng.integers(4)
+    if kind < 2:  # bend up 1-3 semitones (kind 0), or a pre-bent note let down (kind 1)
+        at, rise = rng.uniform(0.03, 0.25), rng.uniform(0.06, 0.25)
+        ramp = np.clip((t - at) / rise, 0.0, 1.0)
+        ramp = ramp * ramp * (3 - 2 * ramp)  # a smooth push, no step
+        semitones = float(rng.integers(1, 4)) * (ramp if kind == 0 else 1.0 - ramp)
+    elif kind == 2:  # vibrato, growing in after the attack
+        depth, speed = rng.uniform(0.15, 0.6), rng.uniform(4.5, 7.0)
+        semitones = depth * np.sin(2 * np.pi * speed * t) * np.clip((t - 0.1) / 0.3, 0.0, 1.0)
+    else:  # a slide up or down 2-7 frets, one fret at a time
+        frets, at, span = int(rng.integers(2, 8)), rng.uniform(0.05, 0.3), rng.uniform(0.05, 0.25)
+        semitones = float(rng.choice([-1.0, 1.0])) * np.floor(frets * np.clip((t - at) / span, 0.0, 1.0))
+    return 2.0 ** (semitones / 12.0)
+
+
+def _centred_mean(x: np.ndarray, half: int) -> np.ndarray:
+    """Moving average over 2 * half + 1 samples centred on each (no delay), the ends zero-padded."""
+    c = np.concatenate([[0.0], np.cumsum(np.concatenate([np.zeros(half), x, np.zeros(half)]))])
+    return (c[2 * half + 1:] - c[:-2 * half - 1]) / (2 * half + 1)
+
+
+def _string(note: int, seconds: float, rate: int, velocity: float, rng: np.random.Generator, guitar: Guitar, *,
+            decay_db_s: float, smoothing: int, release_s: float, attack_s: float, bend: bool = False) -> np.ndarray:
+    """One string as its pickup hears it: a `pluck` (its displacement) picked between 10 and 30 % of the
+    string (softer picks, and palms, are wider: darker), heard as velocity (a magnetic pickup's voltage follows the string's speed: harmonics fall
+    6 dB per octave from the pick's shape, not 12) at the pickup's place (the comb of the wave and its
+    reflection from the bridge, `pickup_at` of a period later); its upper harmonics die within
+    `attack_s` (a real string's losses grow with frequency, a delay line's two-point average barely
+    does), so the attack is bright and the sustain warm; optionally bent, then released by the
+    fretting hand over `release_s`."""
+    freq = _midi_hz(note)
+    n = int(seconds * rate)
+    pitch = _pitch_curve(n, rate, rng) if bend else None
+    longest = n if pitch is None else int(np.ceil(np.sum(pitch))) + 2
+    period = max(2, int(round(rate / freq)))
+    # the pick's scrape: noise in the shape, small against the shape's slope (about 1 / period per sample)
+    y = pluck(freq, longest / rate + 2.0 / rate, rate, 1.0, rng, _sustain_damping(decay_db_s), 0,
+              position=float(rng.uniform(0.1, 0.3)), grit=0.5 * velocity / period,
+              width=float(rng.uniform(0.02, 0.06)) * smoothing)
+    y = np.diff(y, prepend=y[0]) * (rate / (2 * np.pi * freq))  # velocity (still before the release), fundamental kept
+    lag = max(1, int(round(guitar.pickup_at * period)))
+    y[lag:] -= y[:-lag].copy()
+    y /= 2 * np.sin(np.pi * lag / period)  # the comb's gain at the fundamental
+    body = _centred_mean(_centred_mean(y, period // 12), period // 20)  # about the first six harmonics
+    y = body + (y - body) * np.exp(-np.arange(y.size) / (attack_s * rate))
+    if pitch is not None:
+        y = np.interp(np.cumsum(pitch) - pitch[0], np.arange(y.size), y)
+    y = velocity * y[:n]
+    tail = min(max(2, int(release_s * rate)), y.size)
+    y[y.size - tail:] *= np.linspace(1.0, 0.0, tail)
+    return y
+
+
+class _Phrase:
+    """A phrase being played: strings added at frames, all heard through one guitar."""
+
+    def __init__(self, length: int, played: int, rate: int, rng: np.random.Generator):
+        self.out, self.rate, self.rng = np.zeros(length), rate, rng
+        self.played = played  # no string is picked after this frame: the rest is the strings ringing out
+        self.guitar = Guitar.pick(rng)
+        self.sign = 1.0  # the pick's direction: a downstroke pulls the string one way, an upstroke the other
+
+    def strike(self, at: int, notes, ring: float, velocity: float, *, strum_s: float = 0.0, decay_db_s=None,
+               smoothing: int = 1, release_s: float = 0.02, attack_s: float | None = None, bend: bool = False) -> None:
+        for k, note in enumerate(notes):
+            start = at + int(k * strum_s * self.rate)
+            if start >= self.out.size:
+                return
+            decay = decay_db_s if decay_db_s is not None else self.rng.uniform(-12.0, -1.5) - 0.1 * (note - 40)
+            tone = _string(note, min(ring, (self.out.size - start) / self.rate), self.rate,
+                           velocity * self.rng.uniform(0.8, 1.0), self.rng, self.guitar, decay_db_s=decay,
+                           smoothing=smoothing, release_s=release_s, bend=bend and k == 0,
+                           attack_s=attack_s or float(self.rng.uniform(0.02, 0.15)))
+            self.out[start:start + tone.size] += self.sign * self.guitar.polarity * tone
+
+    def heard(self) -> np.ndarray:
+        return _pickup(_faded(self.out, self.rate), self.rate, self.guitar)
+
+
+def _lead(p: _Phrase, beat: float, velocity: float) -> None:
+    """Single notes in a scale: steps and leaps, runs, double stops, bends, slides, vibrato, rests."""
+    rng, rate = p.rng, p.rate
+    scale = SCALES[int(rng.integers(len(SCALES)))]
+    key = int(rng.integers(40, 52))
+    degrees = [key + 12 * octave + step for octave in range(5) for step in scale if key + 12 * octave + step <= 88]
+    index = int(rng.integers(len(degrees)))
+    t = 0
+    while t < p.played:
+        step = beat * float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.5, 1.0, 1.0, 1.5, 2.0, 1 / 3]))
+        index = int(np.clip(index + rng.choice([-2, -1, -1, 1, 1, 2, int(rng.integers(-5, 6))]), 0, len(degrees) - 1))
+        notes = [degrees[index]]
+        if rng.random() < 0.15:  # a double stop
+            notes.append(notes[0] + int(rng.choice([3, 4, 5, 7, 12])))
+        if rng.random() > 0.08:  # else a rest: the last note rings on
+            accent = 1.0 if rng.random() < 0.2 else float(rng.uniform(0.35, 0.85))
+            p.strike(t, notes, step * rng.uniform(0.9, 2.5), velocity * accent, smoothing=1 + int(accent < 0.6),
+                     release_s=float(rng.uniform(0.005, 0.06)), bend=step >= 0.2 and rng.random() < 0.35)
+            p.sign = -p.sign if rng.random() < 0.8 else p.sign  # alternate picking, mostly
+        t += int(step * rate)
+
+
+def _rhythm(p: _Phrase, beat: float, velocity: float) -> None:
+    """Strummed chords: down and up strokes, ringing or choked, some damped strums ("chucks")."""
+    rng, rate = p.rng, p.rate
+    t, strums_left, notes = 0, 0, []
+    while t < p.played:
+        if strums_left == 0:
+            root = int(rng.integers(40, 58))
+            notes = [root + i for i in CHORD_SHAPES[int(rng.integers(len(CHORD_SHAPES)))]]
+            strums_left = int(rng.integers(1, 6))
+        strums_left -= 1
+        step = beat * float(rng.choice([0.5, 0.5, 1.0, 1.0, 2.0, 4.0]))
+        down = p.sign > 0
+        voiced = notes if down else notes[::-1][:int(rng.integers(3, len(notes) + 1))]  # upstrokes: the top strings
+        strum = float(rng.uniform(0.004, 0.03))
+        if rng.random() < 0.12:  # a chuck: the strings damped by both hands, all pick and no note
+            p.strike(t, voiced, 0.04, velocity * rng.uniform(0.5, 1.0), strum_s=0.003, decay_db_s=-400.0, smoothing=3,
+                     release_s=0.01, attack_s=0.01)
+        elif rng.random() > 0.06:
+            accent = 1.0 if rng.random() < 0.3 else float(rng.uniform(0.4, 0.85)) * (1.0 if down else 0.8)
+            p.strike(t, voiced, step * rng.uniform(0.85, 1.6), velocity * accent, strum_s=strum,
+                     smoothing=1 + int(accent < 0.6), release_s=float(rng.uniform(0.01, 0.08)))
+        p.sign = -p.sign
+        t += int(step * rate)
+
+
+def _chugs(p: _Phrase, beat: float, velocity: float) -> None:
+    """Palm mutes: low notes and fifths damped at the bridge (short, dark, fast decay), with open accents,
+    and muted single-note lines a little higher."""
+    rng, rate = p.rng, p.rate
+    root = int(rng.integers(40, 52))
+    line = rng.random() < 0.35  # a muted riff across notes rather than chugs on one
+    t = 0
+    while t < p.played:
+        step = beat * float(rng.choice([0.25, 0.25, 0.5, 0.5, 0.75, 1.0]))
+        note = root + (int(rng.choice([0, 0, 2, 3, 5, 7, 10, 12])) if line else 0)
+        if rng.random() < 0.12:  # an open accent
+            p.strike(t, [note, note + 7, note + 12], step * rng.uniform(1.0, 3.0), velocity, strum_s=0.006,
+                     release_s=float(rng.uniform(0.01, 0.05)))
+        elif rng.random() > 0.06:
+            notes = [note] if line or rng.random() < 0.4 else [note, note + 7]
+            p.strike(t, notes, min(step, 0.3) * rng.uniform(0.8, 1.3), velocity * rng.uniform(0.5, 1.0), strum_s=0.003,
+                     decay_db_s=float(rng.uniform(-160.0, -40.0)), smoothing=int(rng.integers(2, 5)), release_s=0.01,
+                     attack_s=float(rng.uniform(0.005, 0.03)))  # the palm takes the highs first
+        p.sign = -p.sign if rng.random() < 0.7 else p.sign
+        t += int(step * rate)
+
+
+STYLES = {"notes": _lead, "chords": _rhythm, "mutes": _chugs}
 
 
 def _playing(style: str, length: int, rate: int, rng: np.random.Generator) -> np.ndarray:
-    """`length` frames of one playing style (notes, chords, mutes), picking strength varied per note."""
+    """`length` frames of one playing style: phrases of 1.5-5 s, each on its own guitar at its own tempo,
+    picking strength varied per note, with a pause between some (the strings ring out into it)."""
     out = np.zeros(length)
     t = 0
     while t < length:
-        velocity = float(rng.uniform(0.4, 1.0))
-        smoothing = 1 if velocity > 0.75 else 2 if velocity > 0.55 else 3  # soft picks are darker
-        if style == "notes":
-            step = float(rng.choice([0.08, 0.125, 0.25, 0.375, 0.5, 1.0]))
-            root = int(rng.integers(40, 89))  # E2..E6
-            notes = [root] if rng.random() < 0.7 else [root, root + int(rng.choice([3, 4, 5, 7, 12]))]
-            if rng.random() > 0.06:  # else a rest
-                _strike(out, t, notes, step * rng.uniform(1.0, 2.0), rate, velocity, rng, smoothing=smoothing)
-        elif style == "chords":
-            step = float(rng.choice([0.25, 0.5, 1.0, 1.5, 2.0]))
-            root = int(rng.integers(40, 58))
-            notes = [root + i for i in CHORD_SHAPES[int(rng.integers(len(CHORD_SHAPES)))]]
-            if rng.random() < 0.5:
-                notes.reverse()  # an upstroke
-            if rng.random() > 0.06:
-                _strike(out, t, notes, step * rng.uniform(0.8, 1.5), rate, velocity, rng,
-                        strum_s=float(rng.uniform(0.004, 0.025)), smoothing=smoothing)
-        else:  # mutes: the palm damps the strings at the bridge: short, dark, fast decay
-            step = float(rng.choice([0.0625, 0.125, 0.125, 0.1875, 0.25]))
-            root = int(rng.integers(40, 53))
-            notes = [root] if rng.random() < 0.6 else [root, root + 7]
-            if rng.random() > 0.04:
-                _strike(out, t, notes, min(step, 0.2) * rng.uniform(0.8, 1.2), rate, velocity, rng,
-                        strum_s=0.003, damping=0.93, smoothing=smoothing + 2)
-        t += int(step * rate)
-    return _pickup(_faded(out, rate), rate)  # strings still ringing at the end are damped, not cut
+        n = min(int(rng.uniform(1.5, 5.0) * rate), length - t)
+        p = _Phrase(n, n - (int(rng.uniform(0.2, 0.6) * n) if rng.random() < 0.3 else 0), rate, rng)
+        STYLES[style](p, 60.0 / rng.uniform(70.0, 170.0), float(rng.uniform(0.6, 1.0)))
+        out[t:t + n] = p.heard()
+        t += n
+    return out
 
 
-def _pickup(x: np.ndarray, rate: int) -> np.ndarray:
+def _pickup(x: np.ndarray, rate: int, guitar: Guitar | None = None) -> np.ndarray:
     """`x` as a guitar pickup and its cable shape it (magnitude only, applied in the frequency domain)."""
     size = 1 << int(np.ceil(np.log2(max(x.size, 2))))  # a fast FFT size (the ends are faded silence)
     f = np.fft.rfftfreq(size, 1.0 / rate)
-    ratio = f / PICKUP_HZ
-    lowpass = 1.0 / np.sqrt((1.0 - ratio ** 2) ** 2 + (ratio / PICKUP_Q) ** 2)
+    ratio = f / (guitar.resonance_hz if guitar else PICKUP_HZ)
+    lowpass = 1.0 / np.sqrt((1.0 - ratio ** 2) ** 2 + (ratio / (guitar.q if guitar else PICKUP_Q)) ** 2)
     highpass = f ** 2 / (f ** 2 + PICKUP_HIGHPASS_HZ ** 2)
     return np.fft.irfft(np.fft.rfft(x, size) * lowpass * highpass, size)[:x.size]
+
+
+def _loudness_to(x: np.ndarray, level_db: float, rate: int, capped: bool = True) -> np.ndarray:
+    """`x` scaled so its playing (50 ms frames within 40 dB of its loudest) has an RMS of `level_db`
+    relative to LOUDNESS_DB (dynamics are how loud one plays; a pickup's peaks, a pluck's first
+    periods, stand 10-20 dB over that, more for a bright pick than a soft one, as in a real DI),
+    or, `capped`, less where that would take a peak over full scale (an interface's gain is set for the
+    hardest hit)."""
+    frame = max(1, rate // 20)
+    rms = np.sqrt(np.mean(x[:x.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    if not rms.size or rms.max() <= 0:
+        return x
+    loud = np.sqrt(np.mean(rms[rms > rms.max() * 10 ** (-40 / 20)] ** 2))
+    gain = 10 ** ((LOUDNESS_DB + level_db) / 20) / loud
+    return x * (min(gain, 1.0 / np.max(np.abs(x))) if capped else gain)
 
 
 def _peak_to(x: np.ndarray, level_db: float) -> np.ndarray:
@@ -212,8 +379,8 @@ def _blocks(length: int, count: int) -> list[tuple[int, int]]:
 def _dynamics(style: str, length: int, rate: int, rng) -> np.ndarray:
     out = np.zeros(length)
     for (a, b), level in zip(_blocks(length, len(DYNAMICS_DB)), DYNAMICS_DB):
-        out[a:b] = _peak_to(_playing(style, b - a, rate, rng), level)
-    return out
+        out[a:b] = _loudness_to(_playing(style, b - a, rate, rng), level, rate, capped=False)
+    return out / max(1.0, np.max(np.abs(out)))  # the hardest block's peak at most full scale, 6 dB steps kept
 
 
 def _sweeps(length: int, rate: int) -> np.ndarray:
@@ -246,9 +413,9 @@ def _mixed(length: int, rate: int, rng) -> np.ndarray:
     out = np.zeros(length)
     t = 0
     while t < length:
-        n = min(int(rng.uniform(1.0, 4.0) * rate), length - t)
+        n = min(int(rng.uniform(1.5, 5.0) * rate), length - t)
         style = ("notes", "chords", "mutes")[int(rng.integers(3))]
-        out[t:t + n] = _peak_to(_playing(style, n, rate, rng), float(rng.uniform(-24.0, 0.0)))
+        out[t:t + n] = _loudness_to(_playing(style, n, rate, rng), float(rng.uniform(-24.0, 0.0)), rate)
         t += n
     return out
 
