@@ -3,14 +3,16 @@
 For each guitarix device (rendered offline with `lv2apply`, the same plugins and settings as the
 shared datasets, ../shared/README.md): train once on the capture signal through the device and once
 on the shared 180 s clean DI capture of that device, at equal length (180 s), equal training time
-and threads, then grade both on the device's `*-muted30` take (another performance on another
+(--minutes) or equal work (--steps: the same number of steps of the same model is the same time on an
+idle machine, whatever load a shared one is under) and threads, then grade both on the device's `*-muted30` take (another performance on another
 instrument, in no training file): ESR of `ampemu process` over the whole take.
 
-    .venv/bin/python benchmarks/compare_capture_signal.py [--devices fuzzface,ds1] [--minutes 3] [--threads 1]
+    .venv/bin/python benchmarks/compare_capture_signal.py [--devices ts9,fuzzface,ds1] [--minutes 3 | --steps N] [--threads 1]
 
 Needs `lv2apply` and the plugins (Debian: apt-get install guitarix-lv2 lilv-utils), the train extra
 and ../shared/datasets. Writes WORK/results.json and prints a table (docs/capture.md has the figures).
-A CLI script, not a pytest module: each device trains twice for --minutes.
+A CLI script, not a pytest module: each device trains twice. A run already in WORK is graded, not
+trained again.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def esr(prediction: Path, target: Path) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--devices", default="fuzzface,ds1", help=f"comma-separated, of {', '.join(DEVICES)}")
+    p.add_argument("--devices", default=",".join(DEVICES), help=f"comma-separated, of {', '.join(DEVICES)}")
     p.add_argument("--minutes", type=float, default=3.0, help="training time per model (default 3)")
     p.add_argument("--steps", type=int, default=None,
                    help="train for this many steps instead of --minutes: equal work whatever the machine's load "
@@ -97,10 +99,13 @@ def main() -> int:
                        *budget, "--threads", str(args.threads))
             prediction = run / "other_playing.wav"
             ampemu("process", "--model", str(run / "model.nam"), str(graded_in), str(prediction))
-            results.append({"device": name, "trained_on": trained_on, "minutes": args.minutes, "steps": args.steps,
-                            "threads": args.threads, "other_playing_esr": esr(prediction, graded_out)})
-            print(f"{name:9s} {trained_on:15s} other-playing ESR {100 * results[-1]['other_playing_esr']:.2f} %",
-                  flush=True)
+            summary = json.loads((run / "summary.json").read_text())
+            results.append({"device": name, "trained_on": trained_on, "steps": summary["steps"],
+                            "seconds": summary["seconds"], "threads": args.threads,
+                            "best_val_esr": summary["best_val_esr"], "other_playing_esr": esr(prediction, graded_out)})
+            print(f"{name:9s} {trained_on:15s} {summary['steps']:4d} steps in {summary['seconds']:4.0f} s, "
+                  f"validation ESR {100 * summary['best_val_esr']:5.2f} %, "
+                  f"other-playing ESR {100 * results[-1]['other_playing_esr']:.2f} %", flush=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     return 0
 

@@ -1,23 +1,27 @@
 """The capture signal: what `ampemu capture` plays into the device (`--signal FILE` writes it for a DAW).
 
-A model learns the device from what it hears in the capture, so the signal covers what a guitarist
-plays and a little beyond, in sections (shares of the time, docs/capture.md has the reasons):
+A model learns the device from what it hears in the capture, so the signal is mostly guitar playing
+as a real DI holds it (its level distribution, spectrum, crest factor, note density and silences
+match the shared clean DI take's: docs/capture.md), and a little beyond, in sections (shares of the
+time, docs/capture.md has the reasons):
 
     silence   the return's noise floor (the model learns to stay quiet)
-    sweeps    exponential sine sweeps at three levels (the whole band, each frequency alone)
-    notes     single notes and double stops, E2..E6, at four dynamics
-    chords    strummed chords (power, major, minor, open voicings) at four dynamics
-    mutes     palm-mute-like short, dark, fast-decaying notes and chugs at four dynamics
+    sweeps    exponential sine sweeps 80 Hz - 8 kHz at three levels (each frequency alone)
+    notes     lead lines in a scale (steps, leaps, runs, double stops, bends, slides, vibrato), four dynamics
+    chords    strummed chords (power, major, minor, open voicings), down and up strokes, chokes, chucks
+    mutes     palm-muted chugs and riffs on the low strings with open accents, four dynamics
     noise     pink noise through the pickup filter at five levels (dense, every frequency at once)
-    mixed     all three playing styles, each phrase at its own dynamic (the training split's
-              validation and test come from the end of a capture, so they grade on playing)
+    mixed     phrases of all three styles, each at its own dynamic (the training split's validation
+              and test come from the end of a capture, so they grade on playing)
     tail      silence while the device rings out
 
-Notes are Karplus-Strong plucked strings (`pluck`) picked like real strings and heard through a
-pickup-like filter, as dark as a real DI. Between sections, in silence, sits a single-sample
-click at the signal's peak level; `click_positions` says where, so the alignment of every take (and
-later of any capture made with this signal) can be checked. Same seconds, rate and level: same
-samples, on every machine (a fixed seed). Numpy only: it is generated on the pedal.
+Every phrase is played on its own guitar (`Guitar`: pickup position, resonance, wiring). Notes are
+Karplus-Strong plucked strings (`pluck`) picked like real strings and heard as a magnetic pickup
+hears them (`_string`: the string's speed at the pickup, a bright attack and a warm sustain).
+Between sections, in silence, sits a single-sample click at the signal's peak level;
+`click_positions` says where, so the alignment of every take (and later of any capture made with
+this signal) can be checked. Same seconds, rate and level: same samples, on every machine (a fixed
+seed). Numpy only: it is generated on the pedal.
 """
 
 from __future__ import annotations
@@ -45,11 +49,9 @@ DYNAMICS_DB = (-18.0, -12.0, -6.0, 0.0)  # playing sections: four sub-blocks, so
 LOUDNESS_DB = -12.0
 SWEEP_LEVELS_DB = (-30.0, -20.0, -10.0)  # a sine is loud for its peak: these sit at the playing's RMS
 NOISE_LEVELS_DB = (-40.0, -32.0, -24.0, -16.0, -8.0)  # peaks; noise RMS is 13 dB under its peak
-SWEEP_HZ = (80.0, 5000.0)  # a guitar's DI holds little outside E2's 82 Hz .. 5 kHz
-# a magnetic pickup into a cable: a resonant second-order low-pass (2.5 kHz, Q 1.5), and a second-order
-# 80 Hz high-pass (nothing under the low E string);
-# the strings' raw bursts are far brighter than any DI (spectral centroid 2.7 kHz without, 0.6-0.9 kHz in
-# the shared DI takes), and the devices are driven by what a pickup lets through
+SWEEP_HZ = (80.0, 8000.0)  # past a DI's 82 Hz .. 5 kHz: what a device does to a brighter pick or pickup
+# the noise section's pickup (each phrase's guitar has its own, `Guitar`): a magnetic pickup into a cable,
+# a resonant second-order low-pass, and a second-order 80 Hz high-pass (nothing under the low E string)
 PICKUP_HZ, PICKUP_Q, PICKUP_HIGHPASS_HZ = 2500.0, 1.5, 80.0
 FADE_S = 0.005  # edges of sweeps and noise blocks: no clicks but ours
 
@@ -103,8 +105,8 @@ def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.rando
     per period, like real strings). The burst is white noise (the classic, bright), or with `position`
     the string's shape when pulled aside at that fraction of its length (harmonics falling 12 dB per
     octave with the pick position's notches, as on a real string) plus `grit` of noise (the pick's
-    scrape), the shape's corner rounded over `width` of the string (a pick or a finger is not a point:
-    a wider one is darker). `smoothing` two-point averages of the burst: a softer, darker pick."""
+    scrape), its corners rounded over `width` of the string (a pick or a finger is not a point: a wider
+    one is darker). `smoothing` two-point averages of the burst: a softer, darker pick."""
     period = max(2, int(round(rate / freq)))
     n = int(seconds * rate)
     if position is None:
@@ -112,10 +114,10 @@ def pluck(freq: float, seconds: float, rate: int, velocity: float, rng: np.rando
     else:
         k = np.arange(period) / period
         shape = np.where(k < position, k / position, (1.0 - k) / (1.0 - position))
-        # no mean removed: the shape starts and ends at rest (0), as the string before it, so no step
-        # circulates (a velocity pickup would hear each as a click); its slow DC is no sound
+        # the shape starts and ends at 0, where the string rests (no step for a velocity pickup to hear as a
+        # click); its mean is a slow DC, no sound
         burst = shape + grit * rng.uniform(-1, 1, period)
-        span = int(round(width * period))
+        span = min(int(round(width * period)), period)
         if span > 1:  # a circular moving average: the string is a loop in the delay line
             burst = np.convolve(np.concatenate([burst[-span:], burst]), np.ones(span) / span)[span:span + period]
     for _ in range(smoothing):
@@ -205,12 +207,12 @@ def _string(note: int, seconds: float, rate: int, velocity: float, rng: np.rando
     # the pick's scrape: noise in the shape, small against the shape's slope (about 1 / period per sample)
     y = pluck(freq, longest / rate + 2.0 / rate, rate, 1.0, rng, _sustain_damping(decay_db_s), 0,
               position=float(rng.uniform(0.1, 0.3)), grit=0.5 * velocity / period,
-              width=float(rng.uniform(0.02, 0.06)) * smoothing)
+              width=float(rng.uniform(0.08, 0.2)) * smoothing)
     y = np.diff(y, prepend=y[0]) * (rate / (2 * np.pi * freq))  # velocity (still before the release), fundamental kept
     lag = max(1, int(round(guitar.pickup_at * period)))
     y[lag:] -= y[:-lag].copy()
     y /= 2 * np.sin(np.pi * lag / period)  # the comb's gain at the fundamental
-    body = _centred_mean(_centred_mean(y, period // 12), period // 20)  # about the first six harmonics
+    body = _centred_mean(_centred_mean(y, period // 8), period // 14)  # about the first four harmonics
     y = body + (y - body) * np.exp(-np.arange(y.size) / (attack_s * rate))
     if pitch is not None:
         y = np.interp(np.cumsum(pitch) - pitch[0], np.arange(y.size), y)
@@ -239,7 +241,7 @@ class _Phrase:
             tone = _string(note, min(ring, (self.out.size - start) / self.rate), self.rate,
                            velocity * self.rng.uniform(0.8, 1.0), self.rng, self.guitar, decay_db_s=decay,
                            smoothing=smoothing, release_s=release_s, bend=bend and k == 0,
-                           attack_s=attack_s or float(self.rng.uniform(0.02, 0.15)))
+                           attack_s=attack_s or float(self.rng.uniform(0.01, 0.06)))
             self.out[start:start + tone.size] += self.sign * self.guitar.polarity * tone
 
     def heard(self) -> np.ndarray:
