@@ -98,7 +98,8 @@ def main() -> int:
                 ampemu("train", "--input", str(x), "--output", str(y), "--run-dir", str(run), "--delay", "0",
                        *budget, "--threads", str(args.threads))
             prediction = run / "other_playing.wav"
-            ampemu("process", "--model", str(run / "model.nam"), str(graded_in), str(prediction))
+            # the model alone: --highpass 0 (the chain's default high-pass is not the device)
+            ampemu("process", "--model", str(run / "model.nam"), "--highpass", "0", str(graded_in), str(prediction))
             summary = json.loads((run / "summary.json").read_text())
             results.append({"device": name, "trained_on": trained_on, "steps": summary["steps"],
                             "seconds": summary["seconds"], "threads": args.threads,
