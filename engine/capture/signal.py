@@ -193,12 +193,13 @@ def _centred_mean(x: np.ndarray, half: int) -> np.ndarray:
 def _string(note: int, seconds: float, rate: int, velocity: float, rng: np.random.Generator, guitar: Guitar, *,
             decay_db_s: float, smoothing: int, release_s: float, attack_s: float, bend: bool = False) -> np.ndarray:
     """One string as its pickup hears it: a `pluck` (its displacement) picked between 10 and 30 % of the
-    string (softer picks, and palms, are wider: darker), heard as velocity (a magnetic pickup's voltage follows the string's speed: harmonics fall
-    6 dB per octave from the pick's shape, not 12) at the pickup's place (the comb of the wave and its
-    reflection from the bridge, `pickup_at` of a period later); its upper harmonics die within
-    `attack_s` (a real string's losses grow with frequency, a delay line's two-point average barely
-    does), so the attack is bright and the sustain warm; optionally bent, then released by the
-    fretting hand over `release_s`."""
+    string by a pick 8-20 % of it wide, times `smoothing` (soft picks and palms are wider: darker);
+    heard as velocity (a magnetic pickup's voltage follows the string's speed: harmonics fall 6 dB per
+    octave from the pick's shape, not 12) at the pickup's place (the comb of the wave and its
+    reflection from the bridge, `pickup_at` of a period later); its harmonics above about the fourth
+    die within `attack_s` (a real string's losses grow with frequency, a delay line's two-point
+    average barely does), so the attack is bright and the sustain warm; optionally bent, then
+    released by the fretting hand over `release_s`."""
     freq = _midi_hz(note)
     n = int(seconds * rate)
     pitch = _pitch_curve(n, rate, rng) if bend else None
