@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,18 +31,9 @@ sys.path.insert(0, str(REPO))
 
 from engine.audio_io import write_wav  # noqa: E402
 from engine.capture.signal import capture_signal  # noqa: E402
+from guitarix import SHARED_DEVICES as DEVICES, render  # noqa: E402
 
 DATASETS = REPO.parent / "shared" / "datasets"
-GX = "http://guitarix.sourceforge.net/plugins/"
-# device: (plugin, rate, controls, clean capture folder, other-playing folder) as in ../shared/README.md
-DEVICES = {
-    "ts9": (GX + "gxts9#ts9sim", 44100, {"fslider2_": 0.8, "fslider1_": 500, "fslider0_": -2},
-            "ts9-clean180_44k", "ts9-muted30_44k"),
-    "fuzzface": (GX + "gx_fuzzface_#_fuzzface_", 48000, {"FUZZ": 0.9, "LEVEL": 0.7},
-                 "fuzzface-clean180_48k", "fuzzface-muted30_48k"),
-    "ds1": (GX + "gx_bossds1_#_bossds1_", 48000, {"DRIVE": 0.7, "TONE": 0.5, "LEVEL": -2},
-            "ds1-clean180_48k", "ds1-muted30_48k"),
-}
 SECONDS = 180.0
 
 
@@ -73,8 +63,6 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work", type=Path, default=REPO / "runs" / "capture-compare")
     args = p.parse_args()
-    if shutil.which("lv2apply") is None:
-        sys.exit("lv2apply not found: apt-get install guitarix-lv2 lilv-utils")
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.devices.split(","):
@@ -85,10 +73,7 @@ def main() -> int:
         if not signal_out.exists():
             write_wav(signal_in, capture_signal(SECONDS, rate), rate)
             # the signal opens with 5 s of silence: guitarix's start-up parameter ramps settle there
-            cmd = ["lv2apply", "-i", str(signal_in), "-o", str(signal_out)]
-            for symbol, value in controls.items():
-                cmd += ["-c", symbol, str(value)]
-            subprocess.run(cmd + [plugin], check=True)
+            render(plugin, controls, signal_in, signal_out)
         graded_in, graded_out = pair(DATASETS / muted)
         for trained_on, (x, y) in (("capture signal", (signal_in, signal_out)), ("clean DI take", pair(DATASETS / clean))):
             run = folder / trained_on.split()[0]

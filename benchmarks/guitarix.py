@@ -14,6 +14,16 @@ import subprocess
 from pathlib import Path
 
 GX = "http://guitarix.sourceforge.net/plugins/"
+# the shared captures' devices: (plugin, rate, controls, clean capture folder, other-playing folder), as
+# ../shared/README.md lists them (benchmarks/compare_capture_signal.py renders the capture signal through them)
+SHARED_DEVICES = {
+    "ts9": (GX + "gxts9#ts9sim", 44100, {"fslider2_": 0.8, "fslider1_": 500, "fslider0_": -2},
+            "ts9-clean180_44k", "ts9-muted30_44k"),
+    "fuzzface": (GX + "gx_fuzzface_#_fuzzface_", 48000, {"FUZZ": 0.9, "LEVEL": 0.7},
+                 "fuzzface-clean180_48k", "fuzzface-muted30_48k"),
+    "ds1": (GX + "gx_bossds1_#_bossds1_", 48000, {"DRIVE": 0.7, "TONE": 0.5, "LEVEL": -2},
+            "ds1-clean180_48k", "ds1-muted30_48k"),
+}
 # name -> (plugin URI, controls): each at its defaults (lv2apply runs the amps without their cabinet
 # convolver, as a load box would hear them)
 HELD_OUT = {
