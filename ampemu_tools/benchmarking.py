@@ -90,23 +90,6 @@ _wall_ns = _clock_intrinsic(_CLOCK_MONOTONIC)  # vDSO: ~25 ns a read
 _cpu_ns = _clock_intrinsic(_CLOCK_THREAD_CPUTIME_ID)  # this thread's CPU time: a system call, ~0.5 us
 
 
-@njit(cache=True, error_model="numpy")
-def _timed_kernel_blocks(layout, weights, state, cursor, x, y, block, times, budget_ns):
-    """Consecutive blocks through the kernel, each timed: times[0] wall, times[1] this thread's CPU time
-    (ns). Stops early past budget_ns of wall time. Returns the number of blocks timed."""
-    start = _wall_ns()
-    for b in range(times.shape[1]):
-        c0 = _cpu_ns()
-        t0 = _wall_ns()
-        process_block(layout, weights, state, cursor, x[b * block:(b + 1) * block], y[b * block:(b + 1) * block])
-        t1 = _wall_ns()
-        times[1, b] = _cpu_ns() - c0
-        times[0, b] = t1 - t0
-        if t1 - start > budget_ns:
-            return b + 1
-    return times.shape[1]
-
-
 def _timed_python_blocks(process: Callable, x, y, block, times, budget_ns) -> int:
     wall, cpu = time.perf_counter_ns, time.thread_time_ns
     start = wall()
@@ -148,8 +131,8 @@ def _numba_runner(target: Target, fast: bool, workdir: Path) -> Runner:
         check_finite(model, target.source)  # a file the engine would refuse to play is not timed either
     arrays = (model.layout, model.weights, model.state, model.cursor)
 
-    def timed(x, y, block, times, budget_ns):
-        return _timed_kernel_blocks(*arrays, x, y, block, times, budget_ns)
+    def timed(x, y, block, times, budget_ns):  # the model's own family only: nothing else compiles
+        return model.kernels.timed_blocks(*arrays, x, y, block, times, budget_ns)
     timed(np.zeros(1, np.float32), np.zeros(1, np.float32), 1, np.zeros((2, 1), np.int64), 0)  # compile or load now
     return Runner(model.reset, timed, model.process)
 
@@ -331,7 +314,17 @@ def run_bench(targets: list[Target], backends=BACKENDS, blocks=DEFAULT_BLOCKS, s
             "models": [{"name": t.name, "family": t.family, "source": t.source, "sample_rate": t.sample_rate,
                         "macs_per_sample": t.macs_per_sample, "activations_per_sample": t.activations_per_sample}
                        for t in targets],
-            "rows": rows, "skipped": skipped}
+            "rows": rows, "skipped": skipped, "memory": process_memory()}
+
+
+def process_memory() -> dict | None:
+    """This process's memory after the run (MB): resident now and at its peak, and locked."""
+    from dataclasses import asdict
+
+    from engine.realtime.memory import memory_use
+
+    use = memory_use()
+    return {key: round(value, 1) for key, value in asdict(use).items()} if use else None
 
 
 # --- the machine ----------------------------------------------------------------------------------
@@ -451,6 +444,10 @@ def markdown(report: dict) -> str:
     if skipped:
         lines.append("")
         lines += [f"- skipped {backend} for {', '.join(models)}: {reason}" for (backend, reason), models in skipped.items()]
+    if report.get("memory"):
+        m = report["memory"]
+        lines += ["", f"memory of this process: {m['rss_mb']:.0f} MB resident (peak {m['peak_rss_mb']:.0f} MB), "
+                      f"{m['locked_mb']:.0f} MB locked"]
     clock = report["settings"]["verdict_clock"]
     lines += ["", f"RTF: block time / block duration (wall clock; CPU p99: this thread's CPU time). Headroom and "
                   f"verdict from the {clock} p99 block time at 48 kHz: fits < {_percent(FITS_LOAD)} of the period, "

@@ -7,14 +7,17 @@ file should be), an audio file libsndfile cannot read or write, a bad argument, 
 Ctrl-C exits 130 with one line, also while numba compiles. Anything else is a bug in ampemu: its
 traceback is shown with a line asking to report it. Training subcommands live in
 `training/cli_*.py` and the measuring ones in `ampemu_tools/commands/`; they are named here as strings
-and imported only to build the parser (their parsers import nothing heavy, so `ampemu --help` works
-without torch), and a checkout without training/ or ampemu_tools/ (the Pi) simply lacks them.
+and only the chosen subcommand's module is imported (all of them for `ampemu --help`: their parsers
+import nothing heavy, so it works without torch), so a player holds nothing of the rest in memory; a
+checkout without training/ or ampemu_tools/ (the Pi) simply lacks them.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import importlib
+import importlib.util
 import sys
 import traceback
 
@@ -52,16 +55,34 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import importlib
+_OURS = ("engine", "training", "ampemu_tools")
 
+
+def _present(module: str) -> bool:
+    """Whether a subcommand's module is in this checkout (found, not imported)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in _OURS:
+            return False
+        raise
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command line, only the chosen subcommand's module is imported (`ampemu
+    run` loads nothing of training or the measuring tools), the others are listed by name."""
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
     parser = Parser(prog="ampemu", description="Neural amp and pedal captures: train, export, play.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
+        if chosen is not None and name != chosen:
+            if _present(module):
+                sub.add_parser(name, help=help_text, description=help_text)
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name and exc.name.split(".")[0] in ("engine", "training", "ampemu_tools"):
+            if exc.name and exc.name.split(".")[0] in _OURS:
                 continue  # a subcommand not built yet in this checkout
             raise
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -90,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command, progress = "ampemu", None
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else argv
+        args = build_parser(argv).parse_args(argv)
         command = f"ampemu {args.command}"
         progress = compile_progress.install()  # after the imports: numba compiles a helper of its own there
         return int(args._run(args) or 0)

@@ -81,6 +81,7 @@ class Family:
     kernel: int | None = None  # layout[0] of its numba kernel; None: plays another family's kernel, or none
     sizes: Callable[[object], list[float]] | None = None  # --slim sizes of a model, largest first (None: never slimmable)
     slimmed: Callable[[object, float], object] | None = None  # the parsed model a size plays
+    size_name: Callable[[object, float], str] | None = None  # what people call a size ("A2-Full", "8 channels")
     exporter: str | None = None  # `ampemu export --format` writing its native file (a trainable family)
     needs: Callable[[object], Needs] | None = None  # None: nothing to bound (plays another family's model, or onnxruntime)
 
@@ -137,6 +138,12 @@ def suffixes(backend: str | None = None) -> list[str]:
 
 def slim_sizes(family: Family, model) -> list[float]:
     return family.sizes(model) if family.sizes else []
+
+
+def size_name(family: Family, model, size: float) -> str:
+    """A size of a slimmable model by name, with its number: 'A2-Full (size 0.5)'."""
+    name = family.size_name(model, size) if family.size_name else None
+    return f"{name} (size {size:g})" if name else f"size {size:g}"
 
 
 def read(path) -> tuple[Family, object]:

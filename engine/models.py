@@ -87,6 +87,27 @@ def _container_sizes(model: nam.NamContainer) -> list[float]:
     return sorted({0.0, *(top for top, _ in model.submodels[:-1])}, reverse=True)
 
 
+# NAM 0.13's default container (docs/training.md): its two submodels by the names its trainer gives them
+NAM_A2_SIZES = {3: "A2-Lite", 8: "A2-Full"}
+
+
+def _channels(model) -> str:
+    return "/".join(str(a.channels) for a in model.arrays)
+
+
+def _container_size_name(model: nam.NamContainer, size: float) -> str:
+    """A submodel's own name (its metadata), NAM's A2-Lite / A2-Full, else its place and width."""
+    index = model.index_for(size)
+    sub = model.submodels[index][1]
+    if sub.metadata.get("name"):
+        return str(sub.metadata["name"])
+    if isinstance(sub, nam.NamWaveNet):
+        if len(sub.arrays) == 1 and sub.arrays[0].a2 and sub.arrays[0].channels in NAM_A2_SIZES:
+            return NAM_A2_SIZES[sub.arrays[0].channels]
+        return f"submodel {index + 1} of {len(model.submodels)}, {_channels(sub)} channels"
+    return f"submodel {index + 1} of {len(model.submodels)}, {sub.describe()}"
+
+
 _NAM_FILES = "Neural Amp Modeler"
 register(Family("gated_wavenet", "gated WaveNet", ".json", "WaveNetVA / PedalNetRT / SmartGuitarPedal / ampemu",
                 wavenetva_json.GatedWaveNetWeights, wavenetva_json.read_model,
@@ -95,13 +116,14 @@ register(Family("gated_wavenet", "gated WaveNet", ".json", "WaveNetVA / PedalNet
 register(Family("nam_wavenet", "NAM WaveNet", ".nam", f"{_NAM_FILES} WaveNet A1/A2", nam.NamWaveNet, nam.read_nam,
                 _slimmable_wavenet_model, kernel=nam_wavenet.FAMILY, sizes=_wavenet_sizes,
                 slimmed=lambda m, size: m.slimmed(size) if m.is_slimmable else m, exporter="nam",
-                needs=_nam_wavenet_needs))
+                needs=_nam_wavenet_needs, size_name=lambda m, size: f"{_channels(m.slimmed(size))} channels" if m.is_slimmable else None))
 register(Family("nam_lstm", "NAM LSTM", ".nam", "LSTM", nam.NamLSTM, nam.read_nam,
                 lambda m, fast, name, slim: nam_lstm_model(m, fast, name), kernel=nam_lstm.FAMILY,
                 needs=lambda m: Needs(m.sample_rate, 1, m.prewarm_samples, 0, m.macs_per_sample)))
 register(Family("nam_container", "NAM SlimmableContainer", ".nam", "SlimmableContainer", nam.NamContainer,
                 nam.read_nam, _container_model, sizes=_container_sizes,
-                slimmed=lambda m, size: m.submodels[m.index_for(size)][1], exporter="nam"))
+                slimmed=lambda m, size: m.submodels[m.index_for(size)][1], exporter="nam",
+                size_name=_container_size_name))
 
 
 def nam_model(model, fast: bool = False, name: str = "", slim: float | None = None) -> StreamingModel:

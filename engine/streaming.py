@@ -1,8 +1,9 @@
 """The streaming interface every model family implements: state arrays, process a block, reset, prewarm.
 
 `StreamingModel` owns the four flat arrays of a kernel (layout, weights, state, cursor) and calls
-the compiled `process_block` on them. The real-time host reads the same arrays through pointers,
-so nothing here is needed inside the audio callback.
+the compiled entry points of its own family (engine/kernels/dispatch.py: no other family's kernel is
+compiled for it). The real-time host reads the same arrays through pointers, so nothing here is
+needed inside the audio callback.
 """
 
 from __future__ import annotations
@@ -12,11 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.kernels import resample
-from engine.kernels.chain import play_in_blocks
-from engine.kernels.dispatch import process_block, process_in_blocks
-
-# a chain's five arrays when there is none (the resampled loop's signature takes them all)
-NO_CHAIN = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0), np.zeros(0))
+from engine.kernels.dispatch import NO_CHAIN, Kernels, for_model
 
 
 def run_zeros(process, samples: int) -> None:
@@ -46,8 +43,10 @@ class StreamingModel:
     level_db: float | None = None  # RMS dBFS on the standard guitar phrase, once measured (presets/loudness.py)
     chain: object = None  # engine.chain.chain.Chain played after the model (engine.chain.chain.attach), or None
     resampler: object = None  # engine.chain.resampler.Resampler: plays it at another rate (play_at), or None
+    kernels: Kernels = field(init=False, repr=False)  # its family's compiled entry points
 
     def __post_init__(self):
+        self.kernels = for_model(self.layout)
         self.warm_up()
         self.reset()
 
@@ -59,7 +58,7 @@ class StreamingModel:
         if self.resampler is not None:
             self.process_in_blocks(x, y, max(x.size, 1))
             return y
-        process_block(self.layout, self.weights, self.state, self.cursor, x, y)
+        self.kernels.process_block(self.layout, self.weights, self.state, self.cursor, x, y)
         if self.chain is not None:
             self.chain.process(x, y)
         return y
@@ -67,18 +66,14 @@ class StreamingModel:
     def process_in_blocks(self, x: np.ndarray, y: np.ndarray, block: int) -> None:
         """Process a long signal (model and chain) as consecutive `block`-sized calls, in one compiled loop
         (at the resampler's server rate when there is one)."""
+        c = self.chain
+        chain = NO_CHAIN if c is None else (c.layout, c.weights, c.state, c.fstate, c.params)
         if self.resampler is not None:
-            r, c = self.resampler, self.chain
-            chain = (c.layout, c.weights, c.state, c.fstate, c.params) if c is not None else NO_CHAIN
+            r = self.resampler
             resample.play_in_blocks(r.layout, r.weights, r.state, r.cursor, self.layout, self.weights, self.state,
                                     self.cursor, *chain, c is not None, x, y, block)
             return
-        if self.chain is None:
-            process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, y, block)
-            return
-        c = self.chain
-        play_in_blocks(self.layout, self.weights, self.state, self.cursor, c.layout, c.weights, c.state, c.fstate,
-                       c.params, x, y, block)
+        self.kernels.play_in_blocks(self.layout, self.weights, self.state, self.cursor, *chain, x, y, block)
 
     def reset(self) -> None:
         """Forget all history, then prewarm the model (the state the first sample of a render sees);
@@ -95,10 +90,11 @@ class StreamingModel:
         run_zeros(self._model_only, self.prewarm_samples)
 
     def _model_only(self, x: np.ndarray, y: np.ndarray) -> None:
-        process_block(self.layout, self.weights, self.state, self.cursor, x, y)
+        self.kernels.process_block(self.layout, self.weights, self.state, self.cursor, x, y)
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) with the exact argument types used later."""
         x = np.zeros(1, np.float32)
-        process_block(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x))
-        process_in_blocks(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x), 1)
+        self.kernels.process_block(self.layout, self.weights, self.state, self.cursor, x, np.empty_like(x))
+        self.kernels.play_in_blocks(self.layout, self.weights, self.state, self.cursor, *NO_CHAIN, x,
+                                    np.empty_like(x), 1)

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import AmpemuError
+from engine.realtime.memory import MemoryUse, memory_use
 from engine.web.address import WEB_PORT
 from engine.web.token import read_token, token_path
 
 OK, WARN, FAIL, INFO = "OK", "WARN", "FAIL", "INFO"
 RT_PRIORITY_NEEDED = 80
 MEMLOCK_NEEDED = 256 * 1024 * 1024
+MEMORY_SHARE = 0.5  # a playing engine holding more of the machine's RAM than this leaves too little for the rest
 
 
 @dataclass
@@ -169,11 +171,48 @@ def check_gpio(system: System) -> Finding:
                    "sudo usermod -aG gpio $USER, then log in again")
 
 
+def _playing(system: System) -> list[tuple[int, MemoryUse]]:
+    """(pid, memory) of every `ampemu run` on this machine (by its command line in /proc)."""
+    found = []
+    for cmdline in system.glob("/proc/[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+            use = memory_use((cmdline.parent / "status").read_text())
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        starts = [i for i, arg in enumerate(argv) if Path(arg).name == "ampemu" or arg == "engine.cli"]
+        if starts and "run" in argv[starts[0] + 1:starts[0] + 2] and use is not None:
+            found.append((int(cmdline.parent.name), use))
+    return found
+
+
+def check_memory(system: System) -> Finding:
+    """What a playing `ampemu run` holds in RAM and has locked, against the machine's memory."""
+    total_mb = None
+    try:
+        for line in system.path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                total_mb = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    of_total = f" of {total_mb:.0f} MB" if total_mb else ""
+    playing = _playing(system)
+    if not playing:
+        here = f" ({total_mb:.0f} MB in this machine)" if total_mb else ""
+        return Finding(INFO, "memory", f"no `ampemu run` is playing now{here}; run doctor while it plays to see "
+                                       "what it holds")
+    lines = "; ".join(f"ampemu run (pid {pid}): {use.line()}" for pid, use in playing)
+    if total_mb and max(use.rss_mb for _, use in playing) > MEMORY_SHARE * total_mb:
+        return Finding(WARN, "memory", f"{lines}{of_total}", "play fewer presets or smaller models, or close other "
+                                                              "programs (the kernel may start swapping)")
+    return Finding(OK, "memory", f"{lines}{of_total}")
+
+
 def run_checks(system: System, models: list[tuple[str, int]]) -> list[Finding]:
     jack_finding, rate = check_jack(system)
     return [check_governor(system), *check_realtime_limits(system), jack_finding,
             *check_bank_rates(models, rate), *check_power_and_heat(system), check_audio_interfaces(system),
-            check_gpio(system)]
+            check_gpio(system), check_memory(system)]
 
 
 def web_link(path: Path, hostname: str, port: int = WEB_PORT) -> str:

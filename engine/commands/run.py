@@ -23,7 +23,7 @@ from engine.presets.footswitch import start_footswitches
 from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
 from engine.realtime.channel import BLOCKS, MAX_BLOCK, NON_FINITE, Snapshot
 from engine.realtime.jack_host import server_settings
-from engine.realtime.memory import lock_memory
+from engine.realtime.memory import lock_memory, memory_use
 from engine.sd_notify import SystemdNotifier
 from engine.slim import add_slim_argument
 from engine.slim_auto import load_for_playing
@@ -149,7 +149,8 @@ def run(args) -> int:
     restart = []
     try:
         with host:
-            locked = lock_memory()  # before start(): warm-up then touches every page the callback uses
+            # JACK: the compiled callback's working set; PortAudio's callback runs Python: the whole process
+            locked = lock_memory(host.channel if args.backend == "jack" else None)
             host.channel.set_input_gain_db(args.input_gain)
             host.channel.set_output_gain_db(args.output_gain)
             if loaded:
@@ -176,8 +177,8 @@ def run(args) -> int:
             print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}; "
                   f"{models[host.channel.selected].chain.describe()}) at "
                   f"{host.samplerate} Hz, block {host.blocksize}, backend {args.backend}, memory "
-                  f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}; Ctrl-C stops",
-                  flush=True)
+                  f"{'locked' if locked else 'not locked (raise the memlock limit: ulimit -l)'}"
+                  f"{f' ({use.line()})' if (use := memory_use()) else ''}; Ctrl-C stops", flush=True)
             if notifier:
                 notifier.ready(f"playing {playing}")
             if loaded and loaded.broken:

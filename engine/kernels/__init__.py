@@ -12,9 +12,27 @@ imports from any other engine module only classes (Python-side types, never comp
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
-from numba.core import config
+
+def _import_numba_without_scipy() -> None:
+    """numba probes scipy's BLAS when numba.np.arraymath loads (at the first compile or cache load;
+    for np.dot, which no kernel uses): where scipy is installed (a desktop with the train extra) that
+    maps scipy and a second OpenBLAS, tens of MB, into a player. scipy is hidden while that module
+    loads, unless something imported either already; anything may import scipy afterwards."""
+    if "numba.np.arraymath" in sys.modules or "scipy" in sys.modules:
+        return
+    sys.modules["scipy"] = None  # `import scipy` raises ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules["scipy"]
+
+
+_import_numba_without_scipy()
+
+from numba.core import config  # noqa: E402
 
 ENGINE = Path(__file__).resolve().parents[1]
 COMPILED = ("kernels/*.py", "realtime/native.py", "realtime/libjack.py", "realtime/channel.py",

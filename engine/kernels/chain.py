@@ -26,7 +26,6 @@ import numpy as np
 from numba import njit
 
 from engine.kernels import fft
-from engine.kernels.dispatch import process_block
 
 # --- parameters, one float64 vector per block -------------------------------------------------
 P_GATE_DB, P_GATE_RELEASE_MS, P_GATE_HOLD_MS, P_GATE_HYSTERESIS_DB = 0, 1, 2, 3
@@ -299,14 +298,6 @@ def process(layout, weights, state, fstate, params, x, y):
         _biquad(fstate, band, min(max(_finite(params[P_BASS + band], 0.0), -30.0), 30.0), rate, y, n)
     if layout[L_HEAD] > 0:
         _convolve(layout, weights, state, fstate, y, n)
-    _biquad(fstate, HIGHPASS, max(_finite(params[P_HIGHPASS_HZ], 0.0), 0.0), rate, y, n)
+    # np.int64: a literal constant argument would make numba compile _biquad a second time
+    _biquad(fstate, np.int64(HIGHPASS), max(_finite(params[P_HIGHPASS_HZ], 0.0), 0.0), rate, y, n)
 
-
-@njit(cache=True, error_model="numpy")
-def play_in_blocks(model_layout, model_weights, model_state, cursor, layout, weights, state, fstate, params, x, y,
-                   block):
-    """A model and its chain over a long signal in consecutive `block`-sized calls, as a host runs them."""
-    for start in range(0, y.shape[0], block):
-        stop = min(start + block, y.shape[0])
-        process_block(model_layout, model_weights, model_state, cursor, x[start:stop], y[start:stop])
-        process(layout, weights, state, fstate, params, x[start:stop], y[start:stop])

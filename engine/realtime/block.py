@@ -19,6 +19,10 @@ from engine.kernels.dispatch import process_block
 from engine.realtime import channel as ch
 from engine.realtime.native import acquire_fence, as_pointer, now_ns, release_fence, thread_cpu_ns
 
+# The functions between render_block and the kernels are inlined at numba's IR level (process_block
+# too): each separately compiled level would compile every kernel's code once more
+# (engine/kernels/dispatch.py), minutes on a first start.
+
 
 @njit(cache=True, error_model="numpy")
 def _f32(d, index, length):
@@ -200,7 +204,7 @@ def _finite_input(d, x_in, n, stats):
     return clean
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")  # a level inlined (see the top)
 def _play(d, control, voice, source, x_in, out, lo, hi):
     """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains (its
     model and chain at the model's rate, through the slot's resampler when it has one)."""
@@ -248,7 +252,7 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
         out[t] = out[t] * gain_out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")  # a level inlined (see the top)
 def _play_chain(d, control, voice, source, x, y):
     """The slot's gate, tone stack, IR and high-pass on its model's output y (x: the model's input),
     with the slot's parameters from the control channel, overridden by MIDI controllers once moved."""
@@ -266,7 +270,7 @@ def _play_chain(d, control, voice, source, x, y):
                   carray(as_pointer(d[rec + 14]), d[rec + 15], np.float64), params, x, y)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(inline="always", cache=True, error_model="numpy")  # a level inlined (see the top)
 def _fade_segment(d, control, voice, x_in, y, lo, hi):
     """y[lo:hi]: the old source times the fade-out gain plus the new one times the fade-in gain."""
     old = _f32(d, ch.D_SCRATCH, 3 * ch.MAX_BLOCK)[2 * ch.MAX_BLOCK:]
@@ -361,9 +365,10 @@ def interleaved_block(d, indata, outdata):
     finish(d, started, n)
 
 
-def warm_up(channel: ch.Channel, block: int) -> None:
+def warm_up(channel: ch.Channel, block: int, interleaved: bool = False) -> None:
     """Run every slot once on silence, and one crossfade (compiles, pages in weights, state and the
-    mixing code), then reset every model and restore the switching state Python set up."""
+    mixing code), then reset every model and restore the switching state Python set up. `interleaved`:
+    the host calls `interleaved_block` (compiled only then)."""
     n = max(1, min(block, ch.MAX_BLOCK))
     x, y = np.zeros(n, np.float32), np.zeros(n, np.float32)
     voice = channel.voice
@@ -374,7 +379,8 @@ def warm_up(channel: ch.Channel, block: int) -> None:
         voice[ch.FADE_POS], voice[ch.FADE_LEN] = 0, ch.MAX_FADE  # no fade table read beyond n frames
         render_block(channel.descriptor, x, y, n)
     voice[ch.FADING_FROM] = ch.NONE
-    interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))  # the buffer-API variant
+    if interleaved:
+        interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))
     voice[:] = saved
     voice[ch.RELEASED:ch.RELEASED + ch.MAX_SLOTS] = channel.commands[ch.SLOT_RESETS:ch.SLOT_RESETS + ch.MAX_SLOTS]
     for model in channel.models:

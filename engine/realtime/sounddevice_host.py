@@ -71,7 +71,7 @@ class SoundDeviceHost:
         return int(self.stream.blocksize)
 
     def start(self) -> None:
-        warm_up(self.channel, self.blocksize or 1024)
+        warm_up(self.channel, self.blocksize or 1024, interleaved=True)
         gc.collect()
         gc.freeze()
         self.stream.start()

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from engine.kernels.dispatch import process_in_blocks
-
 # an irregular partition: single samples, odd sizes, blocks longer than the receptive field
 MIXED = [1, 7, 64, 1000, 3, 255, 2048, 4096, 17]
 
@@ -37,7 +35,7 @@ def run_blocks(model, x, block):
     """Fixed-size blocks without a Python call per block (block 1 over seconds of audio)."""
     model.reset()
     out = np.empty_like(x)
-    process_in_blocks(model.layout, model.weights, model.state, model.cursor, x, out, block)
+    model.process_in_blocks(x, out, block)
     return out
 
 
@@ -49,7 +47,7 @@ def assert_allocates_nothing(model, x):
     blocks = x.size // 64
 
     def run(count):
-        process_in_blocks(model.layout, model.weights, model.state, model.cursor, x[:64 * count], y[:64 * count], 64)
+        model.process_in_blocks(x[:64 * count], y[:64 * count], 64)
 
     def allocations(count):
         run(count)

@@ -123,6 +123,12 @@ def test_tiny_bench_run_prints_a_table_and_writes_json(tmp_path, capsys):
             assert row["peak_fraction"] == pytest.approx(row["gflops"] / system["peak_gflops"], rel=0.01)
     assert report["skipped"] == [{"model": "nam-nano", "backend": "numpy-reference",
                                   "reason": "the numpy reference is the gated WaveNet's (.json)"}]
+    status = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open("/proc/self/status")
+              if line.startswith(("VmHWM", "VmLck"))}
+    memory = report["memory"]  # this process's own (/proc/self/status), as the run left it
+    assert 0 < memory["rss_mb"] <= memory["peak_rss_mb"] <= status["VmHWM"] + 0.1
+    assert memory["locked_mb"] == pytest.approx(status["VmLck"], abs=0.1)
+    assert f"memory of this process: {memory['rss_mb']:.0f} MB resident" in printed
 
 
 def test_bench_refuses_bad_arguments_in_one_line(tmp_path, capsys):

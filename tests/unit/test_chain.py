@@ -108,15 +108,11 @@ def test_ir_lengths_around_the_partition_size(taps):
     params = ChainSettings(highpass_hz=0.0).vector()
     x = np.random.default_rng(taps).standard_normal(3000).astype(np.float32)
     y = x.copy()
-    kernel.play_in_blocks(*bare_model_arrays(), *chain, params, x, y, 50)
+    model = bare_model()
+    model.kernels.play_in_blocks(model.layout, model.weights, model.state, model.cursor, *chain, params, x, y, 50)
     dry = render(bare_model(), x, block=50)
     expected = scipy.signal.fftconvolve(dry.astype(np.float64), h.astype(np.float32).astype(np.float64))[:x.size]
     assert np.max(np.abs(y - expected)) <= 1e-5
-
-
-def bare_model_arrays():
-    m = bare_model()
-    return m.layout, m.weights, m.state, m.cursor
 
 
 def test_the_chain_adds_no_latency(tmp_path):

@@ -9,14 +9,26 @@ from engine.commands.doctor import FAIL, INFO, OK, WARN, System, run_checks
 GOOD_LIMITS = {"rtprio": 95, "memlock": resource.RLIM_INFINITY}
 
 
+PLAYING = ("/usr/bin/python3", "/usr/local/bin/ampemu", "run", "--presets", "bank.toml")
+
+
 def fake_system(tmp_path, governors=("performance",) * 4, cards="0 [CODEC ]: USB-Audio - USB Audio CODEC",
-                limits=GOOD_LIMITS, jack=(48000, 64), vcgencmd=None, gpio=True):
+                limits=GOOD_LIMITS, jack=(48000, 64), vcgencmd=None, gpio=True, playing_kb=150_000):
+    (tmp_path / "proc").mkdir(parents=True)
+    (tmp_path / "proc/meminfo").write_text("MemTotal:        2000000 kB\nMemFree:          900000 kB\n")
+    for pid, argv, rss_kb in ((4242, PLAYING, playing_kb), (77, ("bash",), 5000)):
+        if rss_kb is None:
+            continue
+        (tmp_path / f"proc/{pid}").mkdir()
+        (tmp_path / f"proc/{pid}/cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+        (tmp_path / f"proc/{pid}/status").write_text(f"Name:\tx\nVmHWM:\t{rss_kb + 1024} kB\nVmRSS:\t{rss_kb} kB\n"
+                                                    "VmLck:\t   12288 kB\n")
     for i, gov in enumerate(governors):
         f = tmp_path / f"sys/devices/system/cpu/cpu{i}/cpufreq/scaling_governor"
         f.parent.mkdir(parents=True)
         f.write_text(gov + "\n")
     if cards is not None:
-        (tmp_path / "proc/asound").mkdir(parents=True)
+        (tmp_path / "proc/asound").mkdir()
         (tmp_path / "proc/asound/cards").write_text(f" {cards}\n                      USB Audio CODEC at usb-1\n")
     if gpio:
         (tmp_path / "dev").mkdir()
@@ -64,12 +76,22 @@ def test_every_problem_has_its_fix(tmp_path):
     assert all(f.fix for f in found if f.verdict in (WARN, FAIL))
 
 
+def test_the_memory_a_playing_engine_holds(tmp_path):
+    found = next(f for f in run_checks(fake_system(tmp_path), []) if f.check == "memory")
+    assert found.verdict == OK
+    assert found.detail == "ampemu run (pid 4242): 146 MB resident (peak 147 MB), 12 MB locked of 1953 MB"
+    hungry = next(f for f in run_checks(fake_system(tmp_path / "hungry", playing_kb=1_500_000), [])
+                  if f.check == "memory")
+    assert hungry.verdict == WARN and "play fewer presets" in hungry.fix
+
+
 def test_no_jack_no_pi(tmp_path):
-    system = fake_system(tmp_path, governors=(), jack=None, gpio=False)
+    system = fake_system(tmp_path, governors=(), jack=None, gpio=False, playing_kb=None)
     found = run_checks(system, [("Clean", 48000)])
     v = verdicts(found)
     assert v["JACK server"] == FAIL and "sample rates" not in v
     assert v["CPU governor"] == INFO and v["GPIO"] == INFO and v["power and temperature"] == INFO
+    assert v["memory"] == INFO
     assert "systemctl start ampemu-jack" in next(f.fix for f in found if f.check == "JACK server")
 
 

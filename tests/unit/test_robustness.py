@@ -106,7 +106,7 @@ def test_front_door_one_line_for_os_errors_and_a_report_line_for_bugs(tmp_path, 
     parser = cli.build_parser()
     args = parser.parse_args(["info", "x.nam"])
     args._run = lambda a: {}["bug"]
-    monkeypatch.setattr(cli, "build_parser", lambda: type("P", (), {"parse_args": lambda self, argv: args})())
+    monkeypatch.setattr(cli, "build_parser", lambda argv: type("P", (), {"parse_args": lambda self, argv: args})())
     assert cli.main(["info", "x.nam"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "KeyError" in err and err.strip().splitlines()[-1].endswith(cli.REPORT)
@@ -207,7 +207,7 @@ def test_ctrl_c_during_a_compile_is_one_line(capsys, monkeypatch):
     parser = cli.build_parser()
     args = parser.parse_args(["info", "x.nam"])
     args._run = interrupted_compile
-    monkeypatch.setattr(cli, "build_parser", lambda: type("P", (), {"parse_args": lambda self, argv: args})())
+    monkeypatch.setattr(cli, "build_parser", lambda argv: type("P", (), {"parse_args": lambda self, argv: args})())
     try:
         assert cli.main(["info", "x.nam"]) == 130
     finally:
