@@ -109,8 +109,9 @@ def slimmed_target(target: Target, size: float) -> Target:
     if not families.slim_sizes(family, target.model):
         return target
     model = family.slimmed(target.model, size)
-    return Target(f"{target.name} (slim {size:g})", families.of_model(model).name, model, target.sample_rate,
-                  target.source)
+    name = family.size_name(target.model, size) if family.size_name else None
+    return Target(f"{target.name} ({name + ', ' if name else ''}slim {size:g})", families.of_model(model).name, model,
+                  target.sample_rate, target.source)
 
 
 def resolve_target(spec: str) -> Target:

@@ -7,7 +7,7 @@ wall time, the child's CPU time (user + system: less sensitive to other work on 
 wall time) and the load average around each run. Target (#20): the cold run within 60 s.
 
     .venv/bin/python benchmarks/cold_start.py                                   # NAM A1 standard
-    .venv/bin/python benchmarks/cold_start.py --model ../shared/models/nam-a2/... --keep /tmp/cache
+    .venv/bin/python benchmarks/cold_start.py --tree ../main                    # another checkout's code
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO.parent / "shared" / "models" / "nam" / "wavenet_a1_standard.nam"
 
 
-def timed_process(model: Path, cache: Path, workdir: Path) -> dict:
+def timed_process(model: Path, cache: Path, workdir: Path, tree: Path = REPO) -> dict:
     """One `ampemu process` in a child with its own numba cache: wall and CPU seconds, load around it."""
     source, target = workdir / "in.wav", workdir / "out.wav"
     if not source.exists():
         sf.write(source, (0.3 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32), 48000,
                  subtype="FLOAT")
-    env = dict(os.environ, AMPEMU_NUMBA_CACHE=str(cache), PYTHONPATH=str(REPO))
+    env = dict(os.environ, AMPEMU_NUMBA_CACHE=str(cache), PYTHONPATH=str(tree))
     load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "engine.cli", "process", "--model", str(model), str(source),
-                           str(target)], env=env, capture_output=True, text=True)
+                           str(target)], env=env, cwd=tree, capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -52,15 +52,13 @@ def timed_process(model: Path, cache: Path, workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--keep", type=Path, help="use (and keep) this empty folder as the cache")
+    parser.add_argument("--tree", type=Path, default=REPO, help="the checkout whose code runs (default: this one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ampemu-cold-") as tmp:
-        cache = args.keep or Path(tmp) / "numba"
-        if cache.exists() and any(cache.iterdir()):
-            sys.exit(f"{cache} is not empty: a cold start needs an empty cache")
-        cold = timed_process(args.model, cache, Path(tmp))
-        warm = timed_process(args.model, cache, Path(tmp))
-    print(f"model: {args.model.name}; {os.cpu_count()} cores")
+        cache, tree = Path(tmp) / "numba", args.tree.resolve()
+        cold = timed_process(args.model.resolve(), cache, Path(tmp), tree)
+        warm = timed_process(args.model.resolve(), cache, Path(tmp), tree)
+    print(f"model: {args.model.name}; code: {tree}; {os.cpu_count()} cores")
     print("| run | wall s | CPU s | load average before / after |")
     print("|---|---:|---:|---|")
     for name, run in (("cold (empty cache)", cold), ("warm (cached)", warm)):

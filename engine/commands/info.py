@@ -40,7 +40,8 @@ def _list_submodels(doc) -> None:
         last = i + 1 == len(doc.submodels)
         picks = f"--slim {low:g}..{'1' if last else f'<{top:g}'}" + (" (default)" if last else "")
         rf = getattr(sub, "receptive_field", None)
-        print(f"  submodel {i + 1}: {sub.describe()}" + (f", receptive field {rf}" if rf else "")
+        name = families.of_model(doc).size_name(doc, low)
+        print(f"  submodel {i + 1} ({name}): {sub.describe()}" + (f", receptive field {rf}" if rf else "")
               + f", {sub.macs_per_sample} multiply-adds per sample; {picks}")
         low = top
 

@@ -162,7 +162,7 @@ def test_process_and_info_take_slim(tmp_path, capsys, guitar):
     assert np.max(np.abs(sf.read(out, dtype="float32")[0] - golden("fuzzface_a2.slim0.25"))) <= 5e-5
     assert main(["info", str(a2_path("fuzzface_a2"))]) == 0
     text = capsys.readouterr().out
-    assert "submodel 1: NAM WaveNet, 3 channels, 23 layers, kernel 6/15, LeakyReLU, head kernel 16" in text
+    assert "submodel 1 (A2-Lite): NAM WaveNet, 3 channels, 23 layers, kernel 6/15, LeakyReLU, head kernel 16" in text
     assert "--slim 0..<0.5" in text and "--slim 0.5..1 (default)" in text and "receptive field 6347" in text
 
 

@@ -182,4 +182,5 @@ def test_bench_measures_each_slim_size_of_a_container(capsys):
     assert main(["bench", str(path), "--slim", "0", "--slim", "0.5", "--blocks", "64", "--backends", "numba-exact",
                  "--seconds", "0.05", "--budget", "0.2", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "| fuzzface_a2 (slim 0) | numba-exact | 64 |" in out and "| fuzzface_a2 (slim 0.5) | numba-exact | 64 |" in out
+    assert "| fuzzface_a2 (A2-Lite, slim 0) | numba-exact | 64 |" in out
+    assert "| fuzzface_a2 (A2-Full, slim 0.5) | numba-exact | 64 |" in out
