@@ -28,10 +28,11 @@ CLAIM_WAIT_S = 300.0  # how long to wait for a name when parallel runs hold them
 
 class DummyJackServer:
     def __init__(self, rate: int = 48000, period: int = 64, realtime: bool = True, name: str | None = None,
-                 log_lines: int = 200):
+                 log_lines: int = 200, port_max: int | None = None):
         self._claim = None  # the open lock file of a pool name, held until stop()
         self.name = name or self._claim_name()
         self.rate, self.period, self.realtime = rate, period, realtime
+        self.port_max = port_max  # None: jackd's default (its shared memory grows with it)
         self._log = collections.deque(maxlen=log_lines)  # bounded: jackd can print an xrun line per cycle
         self.process: subprocess.Popen | None = None
 
@@ -73,7 +74,8 @@ class DummyJackServer:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise AmpemuError("jackd is not installed (Debian: apt-get install --no-install-recommends jackd2)")
-        cmd = [jackd, "-n", self.name, "-R" if self.realtime else "-r", "-d", "dummy",
+        cmd = [jackd, "-n", self.name, "-R" if self.realtime else "-r",
+               *(["--port-max", str(self.port_max)] if self.port_max else []), "-d", "dummy",
                "-r", str(self.rate), "-p", str(self.period)]
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env=dict(os.environ, JACK_NO_AUDIO_RESERVATION="1"),

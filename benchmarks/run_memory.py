@@ -50,11 +50,12 @@ def resident_by_mapping(pid: int, top: int = 8) -> list[tuple[str, float]]:
     return rss.most_common(top)
 
 
-def main() -> None:
-    sys.path.insert(0, str(REPO))
+def playing(port_max: int | None) -> tuple[list[str], dict[str, float], list[tuple[str, float]]]:
+    """What `ampemu run` said, its memory and its largest mappings, on a server of `port_max` ports."""
     from ampemu_tools.dummy_server import DummyJackServer
 
-    with tempfile.TemporaryDirectory(prefix="ampemu-memory-") as tmp, DummyJackServer(rate=48000, period=64) as server:
+    with tempfile.TemporaryDirectory(prefix="ampemu-memory-") as tmp, \
+            DummyJackServer(rate=48000, period=64, port_max=port_max) as server:
         bank = Path(tmp) / "bank.toml"
         bank.write_text("".join(f'[[preset]]\nname = "{name}"\nmodel = "{path}"\nslim = "auto"\n\n'
                                 for name, path in PRESETS))
@@ -74,11 +75,19 @@ def main() -> None:
         finally:
             child.terminate()
             child.wait(30)
-    print("\n".join(said))
-    print(f"\nampemu run, 3 presets ({', '.join(n for n, _ in PRESETS)}), dummy JACK 48 kHz / 64 frames:")
-    print(f"resident {use['VmRSS']:.0f} MB (peak {use['VmHWM']:.0f} MB), locked {use['VmLck']:.0f} MB; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print("largest resident mappings: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in top))
+    return said, use, top
+
+
+def main() -> None:
+    sys.path.insert(0, str(REPO))
+    print(f"ampemu run, 3 presets ({', '.join(n for n, _ in PRESETS)}), dummy JACK 48 kHz / 64 frames")
+    for port_max in (None, 64):
+        said, use, top = playing(port_max)
+        if port_max is None:
+            print("\n".join(said))
+        print(f"\njackd --port-max {port_max or 'default'}: resident {use['VmRSS']:.0f} MB (peak {use['VmHWM']:.0f} MB), "
+              f"locked {use['VmLck']:.0f} MB; load average {os.getloadavg()[0]:.1f}")
+        print("largest resident mappings: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in top))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+import engine.kernels  # noqa: F401  (numba first loads there, without scipy: the CLI imports this module first)
 from numba.core import event
 
 ESTIMATE = "once per install or update, about 1-4 min"

@@ -23,7 +23,7 @@ from engine.presets.footswitch import start_footswitches
 from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
 from engine.realtime.channel import BLOCKS, MAX_BLOCK, NON_FINITE, Snapshot
 from engine.realtime.jack_host import server_settings
-from engine.realtime.memory import lock_memory, memory_use
+from engine.realtime.memory import lock_memory, memory_use, release_compiler
 from engine.sd_notify import SystemdNotifier
 from engine.slim import add_slim_argument
 from engine.slim_auto import load_for_playing
@@ -167,6 +167,7 @@ def run(args) -> int:
                 host.start(args.source, args.destinations, args.midi_sources, connect=not args.no_connect)
             else:
                 host.start()
+            release_compiler()  # everything is compiled and warm: LLVM's code pages go back to the OS
             if loaded:
                 housekeeper = Housekeeper(host.channel).start()
                 footswitches = start_footswitches(loaded.bank.footswitches, host.channel)

@@ -1,5 +1,5 @@
-"""Lock what the real-time callback touches in RAM, so it never waits for a page fault; and read how
-much memory a process holds and has locked.
+"""Lock what the real-time callback touches in RAM, so it never waits for a page fault; give back what
+playing never runs; and read how much memory a process holds and has locked.
 
 The JACK callback is compiled code: it touches the channel's and the slots' arrays, the machine code
 numba generated (anonymous executable memory) and the few C libraries it calls (libjack, libc, libm,
@@ -88,6 +88,39 @@ def lock_memory(channel=None) -> bool:
         return all(libc.mlock(start, size) == 0 for start, size in spans)
     except (OSError, AttributeError):
         return False
+
+
+MADV_DONTNEED = 4  # Linux
+COMPILER_LIBRARIES = ("libllvmlite",)  # numba's LLVM: runs to compile or load kernels, never to play
+
+
+def unwritten_file_mappings(smaps: str, names: tuple[str, ...]) -> list[Mapping]:
+    """The read-only mappings of files named `names...` none of whose pages this process wrote (no
+    copy-on-write "Anonymous" pages, as relocated data has): their pages are the file's, from /proc/<pid>/smaps."""
+    found, current = [], None
+    for line in smaps.splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):
+            current = mappings(line)[0]
+            if "w" in current.permissions or not any(Path(current.path).name.startswith(n) for n in names):
+                current = None
+        elif current is not None and fields[:1] == ["Anonymous:"] and fields[1] == "0":
+            found.append(current)
+    return found
+
+
+def release_compiler() -> int:
+    """Give back the resident pages of the compiler (numba's LLVM: about 100 MB of code and constants
+    paged in once numba has loaded; playing never runs it). Only mappings whose pages are the file's
+    (read-only, never written), so dropping them loses nothing: they fault back in if anything
+    compiles later. Returns the bytes advised (0 where madvise is not available)."""
+    try:
+        libc = _mlock_call()
+        libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        pages = unwritten_file_mappings(Path("/proc/self/smaps").read_text(), COMPILER_LIBRARIES)
+        return sum(m.end - m.start for m in pages if libc.madvise(m.start, m.end - m.start, MADV_DONTNEED) == 0)
+    except (OSError, AttributeError):
+        return 0
 
 
 @dataclass

@@ -1,0 +1,114 @@
+"""engine/realtime/memory.py: what the callback's working set is, locking it (not the whole process),
+and reading a process's memory."""
+
+import ctypes
+import ctypes.util
+
+import pytest
+
+from support.data import data_file
+from engine.chain.chain import attach
+from engine.chain.settings import ChainSettings
+from engine.models import load_model
+from engine.realtime import channel as ch
+from engine.realtime.channel import Channel
+from engine.realtime.memory import (callback_code, channel_arrays, lock_memory, mappings, memory_use,
+                                    release_compiler, unwritten_file_mappings)
+
+MAPS = """\
+55d0c0000000-55d0c0001000 r--p 00000000 08:01 123 /usr/bin/python3.11
+7f0000000000-7f0000100000 r-xp 00000000 00:00 0
+7f0000100000-7f0000101000 r--p 00000000 00:00 0
+7f0000200000-7f0004200000 rw-p 00000000 00:00 0 [heap]
+7f0004200000-7f0004300000 rw-p 00000000 00:00 0
+7f1000000000-7f1000200000 r-xp 00000000 08:01 456 /usr/lib/x86_64-linux-gnu/libjack.so.0.1.0
+7f1000200000-7f1000400000 r-xp 00000000 08:01 457 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f1000400000-7f1006400000 r-xp 00000000 08:01 458 /venv/lib/llvmlite/binding/libllvmlite.so
+7f1006400000-7f1006600000 rw-s 00000000 00:1a 459 /dev/shm/jack-0-0
+7f1006600000-7f1006601000 ---p 00000000 00:00 0
+"""
+
+
+def test_the_callback_code_is_the_jit_code_and_the_libraries_it_calls():
+    regions = callback_code(mappings(MAPS))
+    assert [(hex(m.start), m.path) for m in regions] == [
+        ("0x7f0000000000", ""), ("0x7f0000100000", ""),  # numba's code and its constants
+        ("0x7f1000000000", "/usr/lib/x86_64-linux-gnu/libjack.so.0.1.0"),
+        ("0x7f1000200000", "/usr/lib/x86_64-linux-gnu/libc.so.6")]  # not LLVM, the heap, Python or JACK's shm
+
+
+def slot_channel():
+    model = attach(load_model(data_file("models", "nam", "random_nano.nam")), ChainSettings(gate_db=-60.0))
+    return Channel([model, load_model(data_file("models", "nam-a2", "lstm.nam"))])
+
+
+def test_every_address_the_callback_reads_is_in_an_array_that_is_locked():
+    channel = slot_channel()
+    spans = [(a.ctypes.data, a.ctypes.data + a.nbytes) for a in channel_arrays(channel)]
+    d = channel.descriptor
+    slots = [ch.D_SLOTS + ch.SLOT_RECORD * i + 2 * j for i in range(len(channel.models)) for j in range(8)]
+    addresses = [d[i] for i in list(range(ch.D_SLOTS)) + slots if d[i] > 4096]  # pointers, not counts or ports
+    assert len(addresses) > 20
+    assert all(any(lo <= address < hi for lo, hi in spans) for address in addresses)
+
+
+def test_locking_the_working_set_locks_a_few_mb_not_the_process():
+    channel = slot_channel()
+    before = memory_use()
+    if not lock_memory(channel):
+        pytest.skip("the memlock limit does not allow locking here (ulimit -l)")
+    try:
+        after = memory_use()
+        arrays_mb = sum(a.nbytes for a in channel_arrays(channel)) / 2**20
+        assert after.locked_mb - before.locked_mb >= arrays_mb
+        assert after.locked_mb < 0.5 * after.rss_mb  # the whole process would be all of it, and more
+    finally:
+        ctypes.CDLL(ctypes.util.find_library("c")).munlockall()
+
+
+def test_memory_use_reads_a_status_file():
+    use = memory_use("Name:\tampemu\nVmHWM:\t  204800 kB\nVmRSS:\t  153600 kB\nVmLck:\t   10240 kB\n")
+    assert (use.rss_mb, use.peak_rss_mb, use.locked_mb) == (150, 200, 10)
+    assert use.line() == "150 MB resident (peak 200 MB), 10 MB locked"
+    assert memory_use("Name:\tkthreadd\n") is None  # a kernel thread has no memory of its own
+
+
+SMAPS = """\
+7f1000400000-7f1006400000 r-xp 00000000 08:01 458 /venv/libllvmlite.so
+Rss:               75000 kB
+Anonymous:             0 kB
+7f1006400000-7f1006500000 r--p 06000000 08:01 458 /venv/libllvmlite.so
+Rss:                1800 kB
+Anonymous:          1800 kB
+7f1006500000-7f1006600000 rw-p 06100000 08:01 458 /venv/libllvmlite.so
+Anonymous:           200 kB
+7f1007000000-7f1008000000 r--p 00000000 08:01 459 /venv/libpython3.11.so
+Anonymous:             0 kB
+"""
+
+
+def test_only_llvm_pages_that_are_the_files_are_given_back():
+    """Code yes; relocated read-only data (copy-on-write pages) and writable data never."""
+    assert [(hex(m.start), m.permissions) for m in unwritten_file_mappings(SMAPS, ("libllvmlite",))] == \
+        [("0x7f1000400000", "r-xp")]
+
+
+def llvm_resident_kb() -> int:
+    kb, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):
+            inside = "libllvmlite" in line and "w" not in fields[1]
+        elif inside and fields[0] == "Rss:":
+            kb += int(fields[1])
+    return kb
+
+
+def test_the_compiler_code_goes_back_to_the_os_and_still_runs():
+    import numba.np.arraymath  # noqa: F401  (LLVM is loaded)
+    from numba import njit
+
+    before = llvm_resident_kb()
+    assert before > 1024 and release_compiler() > 0
+    assert llvm_resident_kb() < before / 2
+    assert njit(lambda a: a + 1)(41) == 42  # a compile after it pages LLVM's code back in
