@@ -8,10 +8,12 @@ VmLck) and the largest contributors to its resident memory (/proc/<pid>/smaps). 
 start compiles them: minutes, and the peak then includes the compiler's work).
 
     .venv/bin/python benchmarks/run_memory.py
+    .venv/bin/python benchmarks/run_memory.py --tree ../main      # another checkout's code
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
 import os
 import subprocess
@@ -50,7 +52,7 @@ def resident_by_mapping(pid: int, top: int = 8) -> list[tuple[str, float]]:
     return rss.most_common(top)
 
 
-def playing(port_max: int | None) -> tuple[list[str], dict[str, float], list[tuple[str, float]]]:
+def playing(port_max: int | None, tree: Path) -> tuple[list[str], dict[str, float], list[tuple[str, float]]]:
     """What `ampemu run` said, its memory and its largest mappings, on a server of `port_max` ports."""
     from ampemu_tools.dummy_server import DummyJackServer
 
@@ -59,9 +61,9 @@ def playing(port_max: int | None) -> tuple[list[str], dict[str, float], list[tup
         bank = Path(tmp) / "bank.toml"
         bank.write_text("".join(f'[[preset]]\nname = "{name}"\nmodel = "{path}"\nslim = "auto"\n\n'
                                 for name, path in PRESETS))
-        env = dict(server.env, PYTHONPATH=str(REPO), AMPEMU_STATE_DIR=tmp)
+        env = dict(server.env, PYTHONPATH=str(tree), AMPEMU_STATE_DIR=tmp)
         child = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", "--presets", str(bank), "--no-connect"],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                 env=env, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             said, deadline = [], time.monotonic() + PLAYING_TIMEOUT_S
             for line in child.stdout:
@@ -79,10 +81,13 @@ def playing(port_max: int | None) -> tuple[list[str], dict[str, float], list[tup
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, default=REPO, help="the checkout whose code runs (default: this one)")
+    tree = parser.parse_args().tree.resolve()
     sys.path.insert(0, str(REPO))
-    print(f"ampemu run, 3 presets ({', '.join(n for n, _ in PRESETS)}), dummy JACK 48 kHz / 64 frames")
+    print(f"ampemu run ({tree}), 3 presets ({', '.join(n for n, _ in PRESETS)}), dummy JACK 48 kHz / 64 frames")
     for port_max in (None, 64):
-        said, use, top = playing(port_max)
+        said, use, top = playing(port_max, tree)
         if port_max is None:
             print("\n".join(said))
         print(f"\njackd --port-max {port_max or 'default'}: resident {use['VmRSS']:.0f} MB (peak {use['VmHWM']:.0f} MB), "
