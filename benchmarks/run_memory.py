@@ -90,8 +90,8 @@ def main() -> None:
         said, use, top = playing(port_max, tree)
         if port_max is None:
             print("\n".join(said))
-        print(f"\njackd --port-max {port_max or 'default'}: resident {use['VmRSS']:.0f} MB (peak {use['VmHWM']:.0f} MB), "
-              f"locked {use['VmLck']:.0f} MB; load average {os.getloadavg()[0]:.1f}")
+        print(f"\njackd --port-max {port_max or 'default'}: resident {use['VmRSS']:.0f} MB "
+              f"(peak {use['VmHWM']:.0f} MB), locked {use['VmLck']:.0f} MB; load average {os.getloadavg()[0]:.1f}")
         print("largest resident mappings: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in top))
 
 

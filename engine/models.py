@@ -95,6 +95,10 @@ def _channels(model) -> str:
     return "/".join(str(a.channels) for a in model.arrays)
 
 
+def _wavenet_size_name(model: nam.NamWaveNet, size: float) -> str | None:
+    return f"{_channels(model.slimmed(size))} channels" if model.is_slimmable else None
+
+
 def _container_size_name(model: nam.NamContainer, size: float) -> str:
     """A submodel's own name (its metadata), NAM's A2-Lite / A2-Full, else its place and width."""
     index = model.index_for(size)
@@ -116,7 +120,7 @@ register(Family("gated_wavenet", "gated WaveNet", ".json", "WaveNetVA / PedalNet
 register(Family("nam_wavenet", "NAM WaveNet", ".nam", f"{_NAM_FILES} WaveNet A1/A2", nam.NamWaveNet, nam.read_nam,
                 _slimmable_wavenet_model, kernel=nam_wavenet.FAMILY, sizes=_wavenet_sizes,
                 slimmed=lambda m, size: m.slimmed(size) if m.is_slimmable else m, exporter="nam",
-                needs=_nam_wavenet_needs, size_name=lambda m, size: f"{_channels(m.slimmed(size))} channels" if m.is_slimmable else None))
+                needs=_nam_wavenet_needs, size_name=_wavenet_size_name))
 register(Family("nam_lstm", "NAM LSTM", ".nam", "LSTM", nam.NamLSTM, nam.read_nam,
                 lambda m, fast, name, slim: nam_lstm_model(m, fast, name), kernel=nam_lstm.FAMILY,
                 needs=lambda m: Needs(m.sample_rate, 1, m.prewarm_samples, 0, m.macs_per_sample)))
