@@ -577,7 +577,7 @@ def resampling_cost(model, server_rate: int, block: int, seconds: float = 1.0) -
         run(x[:blocks * block], np.empty(blocks * block, np.float32), times)
         return float(np.median(times[0])) / 1e3, float(np.percentile(times[0], 99)) / 1e3
 
-    alone = timed(model.sample_rate, lambda x, y, times: _timed_kernel_blocks(
+    alone = timed(model.sample_rate, lambda x, y, times: model.kernels.timed_blocks(
         model.layout, model.weights, model.state, model.cursor, x, y, block, times, 1 << 62))
     r = resampler
     played = timed(server_rate, lambda x, y, times: _timed_resampled_blocks(

@@ -74,7 +74,7 @@ def measure(model_path: Path, period: int, seconds: float) -> dict:
     with DummyJackServer(rate=model.sample_rate, period=period, log_lines=100_000) as server:
         os.environ["JACK_DEFAULT_SERVER"] = server.name
         host = JackHost([model], name="bench", n_outs=2)
-        lock_memory()  # as `ampemu run` does
+        lock_memory(host.channel)  # as `ampemu run` does
         try:
             host.start()  # auto-connected to the dummy system ports, like on stage
             time.sleep(1.0)  # let the graph settle
