@@ -173,7 +173,7 @@ def process(layout, weights, state, cursor, x, y):
     """y[:] = model(x) for one block of any length, continuing from the stored history."""
     total = x.shape[0]
     chunk = layout[_CHUNK]
-    start = 0
+    start = np.int64(0)  # not a literal: numba would compile _chunk once more for it
     while start < total:
         n = min(chunk, total - start)
         _chunk(layout, weights, state, cursor, x, y, start, n)

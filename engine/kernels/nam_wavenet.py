@@ -232,7 +232,7 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
         xs[t] = np.float32(0.0)
     n_cond, cond = layout[_N_COND], layout[_COND]
     if n_cond > 0:  # the condition_dsp's output, times its head_scale, conditions the model's layers
-        src = _net(layout, weights, state, 0, n_cond, pos, width)
+        src = _net(layout, weights, state, np.int64(0), n_cond, pos, width)  # a literal 0: a second compile
         scale = weights[layout[_COND_SCALE]]
         size = layout[_COND_ROWS] * width
         cond_flat, src_flat = state[cond:cond + size], state[src:src + size]
@@ -356,7 +356,7 @@ def process(layout, weights, state, cursor, x, y):
     """y[:] = model(x) for one block of any length, continuing from the stored history."""
     total = x.shape[0]
     chunk = layout[_CHUNK]
-    start = 0
+    start = np.int64(0)  # not a literal: numba would compile _chunk once more for it
     while start < total:
         n = min(chunk, total - start)
         _chunk(layout, weights, state, cursor, x, y, start, n)
