@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from engine.kernels import fft
+from engine.kernels.cmac import WIDTH, complex_multiply_add
 
 # --- parameters, one float64 vector per block -------------------------------------------------
 P_GATE_DB, P_GATE_RELEASE_MS, P_GATE_HOLD_MS, P_GATE_HYSTERESIS_DB = 0, 1, 2, 3
@@ -213,12 +214,30 @@ def _gate(f, params, rate, x, y, n):
 # --- cabinet IR ---------------------------------------------------------------------------------
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _multiply_add(acc_re, acc_im, x_re, x_im, h_re, h_im):
-    """acc += x * h, bin by bin: most of the IR's cost, as it runs for every IR partition. All float32
-    (float64 sums of float32 terms made the chain's IR 1.6x slower)."""
-    for j in range(acc_re.shape[0]):
-        acc_re[j] += x_re[j] * h_re[j] - x_im[j] * h_im[j]
-        acc_im[j] += x_re[j] * h_im[j] + x_im[j] * h_re[j]
+def _multiply_add(s, acc, fre0, fim0, w, hre0, him0, tail, bins, pos):
+    """s[acc: acc + 2 bins] += the sum over IR partitions k of the spectrum of input partition k blocks
+    back (row pos - k of the ring at fre0 / fim0) times IR partition k + 1's (w at hre0 / him0): most of
+    the IR's cost, as it runs for every IR partition. WIDTH bins at a time with the sums in registers
+    (engine/kernels/cmac.py), in two runs as the ring wraps; the bins past the last WIDTH (the Nyquist
+    bin, for a power-of-two partition) in a plain loop. All float32 (float64 sums of float32 terms made
+    the chain's IR 1.6x slower)."""
+    full = bins - bins % WIDTH
+    for j in range(0, full, WIDTH):  # rows pos, pos-1 .. 0 meet partitions 0 .. pos; rows tail-1 .. pos+1 the rest
+        complex_multiply_add(s, acc + j, acc + bins + j, s, fre0 + pos * bins + j, fim0 + pos * bins + j, -bins,
+                             w, hre0 + j, him0 + j, bins, pos + 1)
+        last = (tail - 1) * bins + j
+        complex_multiply_add(s, acc + j, acc + bins + j, s, fre0 + last, fim0 + last, -bins,
+                             w, hre0 + (pos + 1) * bins + j, him0 + (pos + 1) * bins + j, bins, tail - pos - 1)
+    for j in range(full, bins):
+        re, im = s[acc + j], s[acc + bins + j]
+        row = pos
+        for k in range(tail):
+            xr, xi = s[fre0 + row * bins + j], s[fim0 + row * bins + j]
+            hr, hi = w[hre0 + k * bins + j], w[him0 + k * bins + j]
+            re += xr * hr - xi * hi
+            im += xr * hi + xi * hr
+            row = row - 1 if row > 0 else tail - 1
+        s[acc + j], s[acc + bins + j] = re, im
 
 
 @njit(cache=True, error_model="numpy")
@@ -248,12 +267,7 @@ def _partition_done(layout, w, s, f):
                  rcos, rsin, bitrev)
         acc_re[:] = 0.0
         acc_im[:] = 0.0
-        hre_all = w[layout[L_W_HRE]:layout[L_W_HRE] + tail * bins]
-        him_all = w[layout[L_W_HIM]:layout[L_W_HIM] + tail * bins]
-        for k in range(tail):  # IR partition k + 1 meets the input partition k blocks back
-            row = (pos - k + tail) % tail
-            xr, xi = fre[row * bins:(row + 1) * bins], fim[row * bins:(row + 1) * bins]
-            _multiply_add(acc_re, acc_im, xr, xi, hre_all[k * bins:(k + 1) * bins], him_all[k * bins:(k + 1) * bins])
+        _multiply_add(s, acc, layout[L_S_FRE], layout[L_S_FIM], w, layout[L_W_HRE], layout[L_W_HIM], tail, bins, pos)
         fft.irfft_scaled(acc_re, acc_im, real, wre, wim, cos_t, sin_t, rcos, rsin, bitrev)
         out = s[layout[L_S_TAIL]:layout[L_S_TAIL] + p]
         for j in range(p):
