@@ -93,8 +93,9 @@ def build(ir: np.ndarray, rate: int, partition: int = 64):
     layout[L_RATE], layout[L_PART], layout[L_TAIL], layout[L_HEAD] = rate, p, tail, head
     layout[L_W_HEAD:L_W_RSIN + 1] = offsets[:7]
     layout[L_BITREV:] = bitrev
+    pieces.append(np.zeros(WIDTH))  # the MAC's last WIDTH reads past the spectra's last row
     weights = np.concatenate(pieces).astype(np.float32)
-    state_sizes = [tail * bins, tail * bins, 2 * p, p, 2 * bins]
+    state_sizes = [tail * bins, tail * bins, 2 * p, p, 2 * sum_stride(bins) + WIDTH]
     layout[L_S_FRE:L_S_TAIL + 1] = np.cumsum([0] + state_sizes)[:4]
     layout[L_S_ACC] = sum(state_sizes[:4])
     layout[L_F_WORK] = F_WORK
@@ -213,31 +214,27 @@ def _gate(f, params, rate, x, y, n):
 
 # --- cabinet IR ---------------------------------------------------------------------------------
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True)
+def sum_stride(bins):
+    """Where the sum's imaginary row starts after its real one: bins rounded up to the MAC's WIDTH."""
+    return -(-bins // WIDTH) * WIDTH
+
+
+@njit(cache=True, error_model="numpy")
 def _multiply_add(s, acc, fre0, fim0, w, hre0, him0, tail, bins, pos):
-    """s[acc: acc + 2 bins] += the sum over IR partitions k of the spectrum of input partition k blocks
-    back (row pos - k of the ring at fre0 / fim0) times IR partition k + 1's (w at hre0 / him0): most of
-    the IR's cost, as it runs for every IR partition. WIDTH bins at a time with the sums in registers
-    (engine/kernels/cmac.py), in two runs as the ring wraps; the bins past the last WIDTH (the Nyquist
-    bin, for a power-of-two partition) in a plain loop. All float32 (float64 sums of float32 terms made
-    the chain's IR 1.6x slower)."""
-    full = bins - bins % WIDTH
-    for j in range(0, full, WIDTH):  # rows pos, pos-1 .. 0 meet partitions 0 .. pos; rows tail-1 .. pos+1 the rest
-        complex_multiply_add(s, acc + j, acc + bins + j, s, fre0 + pos * bins + j, fim0 + pos * bins + j, -bins,
+    """s[acc: acc + 2 stride] += the sum over IR partitions k of the spectrum of input partition k
+    blocks back (row pos - k of the ring at fre0 / fim0) times IR partition k + 1's (w at hre0 /
+    him0): most of the IR's cost, as it runs for every IR partition. WIDTH bins at a time with the
+    sums in registers (engine/kernels/cmac.py), in two runs as the ring wraps. All float32 (float64
+    sums of float32 terms made the chain's IR 1.6x slower). The bins past `bins` in the last WIDTH
+    read the next row (or build's padding) into sums nobody reads."""
+    stride = sum_stride(bins)
+    for j in range(0, bins, WIDTH):  # rows pos, pos-1 .. 0 meet partitions 0 .. pos; rows tail-1 .. pos+1 the rest
+        complex_multiply_add(s, acc + j, acc + stride + j, s, fre0 + pos * bins + j, fim0 + pos * bins + j, -bins,
                              w, hre0 + j, him0 + j, bins, pos + 1)
         last = (tail - 1) * bins + j
-        complex_multiply_add(s, acc + j, acc + bins + j, s, fre0 + last, fim0 + last, -bins,
+        complex_multiply_add(s, acc + j, acc + stride + j, s, fre0 + last, fim0 + last, -bins,
                              w, hre0 + (pos + 1) * bins + j, him0 + (pos + 1) * bins + j, bins, tail - pos - 1)
-    for j in range(full, bins):
-        re, im = s[acc + j], s[acc + bins + j]
-        row = pos
-        for k in range(tail):
-            xr, xi = s[fre0 + row * bins + j], s[fim0 + row * bins + j]
-            hr, hi = w[hre0 + k * bins + j], w[him0 + k * bins + j]
-            re += xr * hr - xi * hi
-            im += xr * hi + xi * hr
-            row = row - 1 if row > 0 else tail - 1
-        s[acc + j], s[acc + bins + j] = re, im
 
 
 @njit(cache=True, error_model="numpy")
@@ -251,7 +248,9 @@ def _partition_done(layout, w, s, f):
         work = layout[L_F_WORK]
         wre, wim, real = f[work:work + p], f[work + p:work + 2 * p], f[work + 2 * p:work + 4 * p]
         acc = layout[L_S_ACC]
-        acc_re, acc_im = s[acc:acc + bins], s[acc + bins:acc + 2 * bins]
+        stride = sum_stride(bins)
+        sums = s[acc:acc + 2 * stride]
+        acc_re, acc_im = sums[:bins], sums[stride:stride + bins]
         cos_t = w[layout[L_W_COS]:layout[L_W_SIN]]
         sin_t = w[layout[L_W_SIN]:layout[L_W_RCOS]]
         rcos = w[layout[L_W_RCOS]:layout[L_W_RSIN]]
@@ -265,8 +264,7 @@ def _partition_done(layout, w, s, f):
         fim = s[layout[L_S_FIM]:layout[L_S_FIM] + tail * bins]
         fft.rfft(real, fre[pos * bins:(pos + 1) * bins], fim[pos * bins:(pos + 1) * bins], wre, wim, cos_t, sin_t,
                  rcos, rsin, bitrev)
-        acc_re[:] = 0.0
-        acc_im[:] = 0.0
+        sums[:] = 0.0
         _multiply_add(s, acc, layout[L_S_FRE], layout[L_S_FIM], w, layout[L_W_HRE], layout[L_W_HIM], tail, bins, pos)
         fft.irfft_scaled(acc_re, acc_im, real, wre, wim, cos_t, sin_t, rcos, rsin, bitrev)
         out = s[layout[L_S_TAIL]:layout[L_S_TAIL] + p]

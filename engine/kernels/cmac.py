@@ -6,7 +6,7 @@
 held in registers across the whole sum and stored once. Why IR: as a numba loop over bins with
 partitions outside, the sums go through memory for every partition, and since the sums and the
 input spectra lie in the same state array LLVM must check for overlap at run time; its vectorised
-code then ran 5-15x slower than the arithmetic needs. LANES is the NAM tile's (engine/kernels/tile.py):
+code then ran 5-15x slower than the arithmetic needs. Every call reads and writes WIDTH bins. LANES is the NAM tile's (engine/kernels/tile.py):
 16 floats with AVX-512, else 8 (two NEON registers on the Pi).
 """
 
@@ -17,8 +17,11 @@ from numba.extending import intrinsic
 
 from engine.kernels.tile import _I64, _VEC, LANES, _const
 
-VECTORS = 2  # two independent vectors per part: the FMA latency is hidden behind the other's work
-WIDTH = LANES * VECTORS  # bins per call
+# vectors per part: the 65 bins of a 64-sample partition in one pass over the spectra (80 bins, 10
+# zmm sums) with AVX-512, else in three (24 bins: 6 ymm or 12 NEON sums, within the register files).
+# The spectra's memory, not the FMAs, limits the sum: each extra pass reads it again.
+VECTORS = 5 if LANES == 16 else 3
+WIDTH = LANES * VECTORS  # bins per call; the caller pads its rows' ends (the lanes past them are not used)
 
 
 def _codegen(context, builder, sig, args):
