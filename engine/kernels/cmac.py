@@ -6,8 +6,9 @@
 held in registers across the whole sum and stored once. Why IR: as a numba loop over bins with
 partitions outside, the sums go through memory for every partition, and since the sums and the
 input spectra lie in the same state array LLVM must check for overlap at run time; its vectorised
-code then ran 5-15x slower than the arithmetic needs. Every call reads and writes WIDTH bins. LANES is the NAM tile's (engine/kernels/tile.py):
-16 floats with AVX-512, else 8 (two NEON registers on the Pi).
+code then ran 5-15x slower than the arithmetic needs. Every call reads and writes WIDTH bins.
+LANES is the NAM tile's (engine/kernels/tile.py): 16 floats with AVX-512, else 8 (two NEON
+registers on the Pi); the IR names only generic vectors and llvm.fma, as the tile's does.
 """
 
 from llvmlite import ir
