@@ -5,28 +5,20 @@
     ampemu capture --signal FILE                           # the capture signal, to re-amp from a DAW instead
 
 The signal is engine/capture/signal.py, the JACK client engine/capture/recorder.py, the calibration
-engine/capture/calibration.py and the take's checks engine/capture/checks.py; docs/capture.md has the
-wiring and the levels.
+engine/capture/calibration.py, the take's checks engine/capture/checks.py and the take itself (shared with
+the phone page) engine/capture/take.py; docs/capture.md has the wiring and the levels.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import write_atomically
 from engine.audio_io import write_wav
-from engine.capture import calibration
-from engine.capture.checks import check_take
-from engine.capture.signal import (DEFAULT_LEVEL_DB, DEFAULT_SECONDS, SEED, SIGNAL_VERSION, capture_signal,
-                                   check_level, click_slot, layout)
+from engine.capture import calibration, take
+from engine.capture.signal import DEFAULT_LEVEL_DB, DEFAULT_SECONDS, capture_signal, check_level, layout
 from engine.errors import AmpemuError
-
-TAKE_FILES = ("input.wav", "output.wav", "capture.json")
-RING_OUT_S = 0.5  # recorded after the signal's end: the device's tail (the signal ends in silence anyway)
 
 
 def add_arguments(p) -> None:
@@ -98,7 +90,7 @@ def _take_folder(out: str, overwrite: bool) -> Path:
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise AmpemuError(f"{folder}: exists and is not a folder; choose another --out")
-    present = [name for name in TAKE_FILES if (folder / name).exists()]
+    present = [name for name in take.TAKE_FILES if (folder / name).exists()]
     if present and not overwrite:
         raise AmpemuError(f"{folder / present[0]}: a take is already there; choose another --out, or --overwrite "
                           "to replace it")
@@ -119,56 +111,19 @@ def _capture(args) -> int:
     check_level(args.level)
     folder = _take_folder(args.out, args.overwrite)
     with DuplexRecorder() as recorder:
-        rate, period = recorder.sample_rate, recorder.period
-        rig = calibration.find(send, ret, rate, period)
-        if args.latency is not None:
-            latency, source = args.latency, "--latency"
-        elif rig is None:
-            raise AmpemuError(f"no calibration for {send} -> {ret} at {rate} Hz, period {period}: connect a cable "
-                              f"from that output to that input and run `ampemu capture --calibrate --send {send} "
-                              f"--return {ret}` first (or give --latency FRAMES)")
-        else:
-            latency, source = rig.latency, f"calibrated {rig.date}"
-        signal = capture_signal(args.seconds, rate, args.level)
-        print(f"capturing {args.seconds:g} s at {rate} Hz (period {period}): {send} -> device -> {ret}, "
-              f"round trip {latency} frames ({source}), signal peak {args.level:g} dBFS")
-        frames = signal.size + latency + int(RING_OUT_S * rate)
-        bar, update = _progress(frames / rate, "capturing")
+        plan = take.plan(recorder, send, ret, args.seconds, args.level, args.latency)
+        print(plan.describe())
+        bar, update = _progress(plan.frames / plan.rate, "capturing")
         with bar:
-            take = recorder.take(signal, frames, send, ret, lambda done, rec: update(done, rec, rate))
-    returned = take.recorded[latency:latency + signal.size]
-    sections, clicks = layout(args.seconds, rate)
-    silence = sections[0]
-    report = check_take(signal, returned, rate, clicks, int(click_slot(args.seconds) * rate) // 3,
-                        slice(silence.start, silence.start + silence.length), take.xruns_at, take.skipped_cycles,
-                        take.skipped_frames, take.first_skip_at)
-    levels = report.levels
+            result = take.record(recorder, plan, lambda done, rec: update(done, rec, plan.rate))
+    levels = result.report.levels
     print(f"levels: sent peak {levels['send_peak_dbfs']:.1f} dBFS, return peak {levels['return_peak_dbfs']:.1f} "
           f"dBFS, RMS {levels['return_rms_dbfs']:.1f} dBFS, noise floor {levels['return_noise_floor_dbfs']:.1f} dBFS")
-    if report.problems:
-        raise AmpemuError("take refused, nothing written: " + "; ".join(report.problems))
-    found = [lag for lag in report.click_lags if lag is not None]
-    doc = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "sample_rate": rate, "seconds": args.seconds,
-        "rig": {"send": send, "return": ret, "period": period, "latency_frames": latency,
-                "latency_ms": round(1000 * latency / rate, 3), "latency_source": source,
-                "loop_gain_db": rig.gain_db if rig and args.latency is None else None},
-        "levels": levels,
-        "signal": {"version": SIGNAL_VERSION, "seed": SEED, "level_dbfs": args.level, "click_frames": clicks},
-        # the device's own answer to each click (frames after it): its latency plus its filters' delay
-        "click_lags": report.click_lags,
-        "device_delay_frames": int(np.median(found)) if found else None,
-        "xruns": len(take.xruns_at),
-    }
-    # capture.json last (and an old one out of the way first): a take interrupted while being replaced
-    # has no capture.json claiming it is whole
-    (folder / "capture.json").unlink(missing_ok=True)
-    write_wav(folder / "input.wav", signal, rate)
-    write_wav(folder / "output.wav", returned, rate)
-    write_atomically(folder / "capture.json", json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {folder / 'input.wav'}, {folder / 'output.wav'}, {folder / 'capture.json'}")
-    print(f"next: ampemu train --input {folder / 'input.wav'} --output {folder / 'output.wav'} --run-dir runs/NAME")
+    if result.report.problems:
+        raise take.refusal(result)
+    written = take.write(folder, result)
+    print(f"wrote {', '.join(map(str, written))}")
+    print(f"next: ampemu train --input {written[0]} --output {written[1]} --run-dir runs/NAME")
     return 0
 
 

@@ -2,15 +2,12 @@
 capture through a delayed nonlinearity, and check output.wav is that nonlinearity of input.wav, sample for
 sample; a dropout or an xrun during the take is named and the take refused.
 
-The rig is a JACK client in this process (JACK-Client's Python callback: fine for a test fixture): it
-copies its input to its output `delay` frames later, like a loop cable through an interface with that
-much converter latency, through `shape` (the device). Takes run in freewheel mode, where JACK waits for
-every client, so the shared machine's load cannot cause xruns; the xrun test runs in real time.
+The simulated rig and freewheel mode are in tests/support/capture_rig.py; the xrun test runs in real time.
 """
 
 import json
-import threading
-import time
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,109 +15,31 @@ import soundfile as sf
 
 from engine.capture.signal import capture_signal, layout
 from engine.cli import main
-from ampemu_tools.latency import SoftwareLoopback
-from support.jack import ServerEnv, require_jackd
+from support.capture_rig import PERIOD, RATE, Rig, device, esr, freewheeling_recorder, serve, user_config
 
-RATE, PERIOD = 48000, 64
 SECONDS = "3"
-
-
-def device(x: np.ndarray) -> np.ndarray:
-    """The simulated device: an asymmetric soft clipper (float32 in, float32 out)."""
-    return (0.6 * np.tanh(4.0 * x + 0.2) - np.float32(0.6 * np.tanh(0.2))).astype(np.float32)
-
-
-class Rig(SoftwareLoopback):
-    """Interface + device: the loopback's delayed copy through `shape`; optionally one block zeroed
-    (`drop_after` frames after the first sound it hears) or one callback stalled."""
-
-    def __init__(self, delay, shape=None, drop_after=None, stall_after=None):
-        super().__init__(delay, name="rig")
-        self.shape, self.drop_after, self.stall_after = shape, drop_after, stall_after
-        self.heard = None  # frames since the first nonzero input
-
-    def _process(self, frames):
-        if self.heard is None and np.any(self.inport.get_array()):
-            self.heard = 0
-        super()._process(frames)
-        out = self.outport.get_array()
-        if self.shape is not None:
-            out[:] = self.shape(out)
-        if self.heard is not None:
-            if self.drop_after is not None and self.heard <= self.drop_after < self.heard + frames:
-                out[:] = 0.0
-            if self.stall_after is not None and self.heard <= self.stall_after < self.heard + frames:
-                time.sleep(0.05)  # 35 periods: the server must report an xrun
-            self.heard += frames
 
 
 @pytest.fixture(scope="module")
 def jack_server():
-    from ampemu_tools.dummy_server import DummyJackServer
-
-    require_jackd()
-    with DummyJackServer(rate=RATE, period=PERIOD) as server, ServerEnv(server):
-        yield server
+    yield from serve()
 
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config" / "ampemu" / "capture-rigs.json"
-
-
-class Freewheel:
-    """JACK's freewheel mode for the duration of a block: cycles run as fast as the clients allow and
-    the server waits for each of them (no xruns)."""
-
-    def __enter__(self):
-        import jack
-
-        self.client = jack.Client("freewheel", no_start_server=True)
-        self.on = threading.Event()
-        self.client.set_freewheel_callback(lambda starting: self.on.set() if starting else self.on.clear())
-        self.client.activate()
-        self.client.set_freewheel(True)  # asynchronous: wait for the server to switch
-        assert self.on.wait(10), "the server did not enter freewheel mode"
-
-    def __exit__(self, *exc):
-        self.client.set_freewheel(False)
-        self.client.deactivate()
-        self.client.close()
+    return user_config(tmp_path, monkeypatch)
 
 
 def capture(*args):
     return main(["capture", "--send", "rig:in", "--return", "rig:out", *args])
 
 
-class Opened:
-    """Hands the command a recorder opened beforehand and leaves closing it to the test."""
-
-    def __init__(self, recorder):
-        self.recorder = recorder
-
-    def __enter__(self):
-        return self.recorder
-
-    def __exit__(self, *exc):
-        pass
-
-
 @pytest.fixture
 def freewheeling():
-    """Run `ampemu capture ...` in freewheel mode. JACK2 can neither activate a client while freewheeling
-    nor close one without stalling the next freewheel cycle, so the command's recorder is opened before and
-    closed after."""
-    from engine.capture import recorder
-
+    """Run `ampemu capture ...` in freewheel mode."""
     def run(*args):
-        client = recorder.DuplexRecorder()
-        try:
-            with pytest.MonkeyPatch.context() as patch, Freewheel():
-                patch.setattr(recorder, "DuplexRecorder", lambda: Opened(client))
-                return capture(*args)
-        finally:
-            client.close()
+        with freewheeling_recorder():
+            return capture(*args)
     return run
 
 
@@ -146,9 +65,7 @@ def test_capture_through_a_delayed_nonlinearity_is_sample_aligned(jack_server, c
     x, rate_x = sf.read(str(out / "input.wav"), dtype="float32")
     y, rate_y = sf.read(str(out / "output.wav"), dtype="float32")
     assert rate_x == rate_y == RATE and x.size == y.size == int(float(SECONDS) * RATE)
-    expected = device(x)
-    esr = np.sum((y - expected) ** 2, dtype=np.float64) / np.sum(expected ** 2, dtype=np.float64)
-    assert esr < 1e-4
+    assert esr(y, device(x)) < 1e-4
     doc = json.loads((out / "capture.json").read_text())
     assert doc["rig"]["latency_frames"] == round_trip and doc["sample_rate"] == RATE
     assert doc["click_lags"] == [0] * len(doc["signal"]["click_frames"]) and doc["xruns"] == 0
@@ -218,9 +135,6 @@ print(last[1].alloc - first[1].alloc, last[1].mi_alloc - first[1].mi_alloc, last
 
 def test_the_capture_callback_allocates_nothing(jack_server):
     """numba's runtime counts every allocation compiled code makes (NUMBA_NRT_STATS=1)."""
-    import subprocess
-    import sys
-
     env = dict(jack_server.env, NUMBA_NRT_STATS="1")
     result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE], env=env, capture_output=True, text=True,
                             timeout=120)
