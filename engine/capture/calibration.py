@@ -141,3 +141,13 @@ def find(send: str, ret: str, rate: int, period: int) -> RigCalibration | None:
             if rig.same_rig(send, ret, rate, period):
                 return rig
     return None
+
+
+def latest(rate: int, period: int) -> RigCalibration | None:
+    """The rig calibrated last at these JACK settings (the user's first, then the system's): the
+    phone page's default when it names no ports."""
+    for folder in (user_config_dir(), SYSTEM_DIR):
+        rigs = [rig for rig in _read(folder / RIGS_FILE) if (rig.sample_rate, rig.period) == (rate, period)]
+        if rigs:
+            return rigs[-1]  # save() appends the newest
+    return None

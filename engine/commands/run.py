@@ -216,7 +216,8 @@ def _start_web(address, host, loaded, restart):
     token = load_or_create_token()
     editor = BankEditor(loaded.bank.path, host.samplerate) if loaded else None
     pedal = Pedal(host.channel, loaded.names if loaded else None, host.samplerate)
-    web = WebServer(pedal, token, *address, editor=editor, restart=restart if loaded else None).start()
+    web = WebServer(pedal, token, *address, editor=editor, restart=restart if loaded else None,
+                    capture_root=loaded.bank.path.parent / "captures" if loaded else None).start()
     print(f"ampemu run: web page on http://{address[0]}:{web.port}/ (token in {token_path()}; "
           "`ampemu doctor` prints the link)", flush=True)
     return web

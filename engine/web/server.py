@@ -26,6 +26,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from engine.errors import AmpemuError
 from engine.web.bank_edit import BankEditor, EditError
+from engine.web.capture import Busy, CaptureJob
 from engine.web.pedal import Meters, Pedal
 
 STATIC = Path(__file__).parent / "static"
@@ -43,9 +44,10 @@ def _error(status: int, message: str) -> web.Response:
 
 class WebServer:
     def __init__(self, pedal: Pedal, token: str, host: str = "127.0.0.1", port: int = 8080,
-                 editor: BankEditor | None = None, restart=None):
+                 editor: BankEditor | None = None, restart=None, capture_root: Path | None = None):
         self.pedal, self.token, self.host, self.port = pedal, token, host, port
         self.editor, self.restart = editor, restart
+        self.capture = None if capture_root is None else CaptureJob(pedal, capture_root)
         self.closing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ampemu-web", daemon=True)
@@ -77,6 +79,8 @@ class WebServer:
         app.router.add_post("/api/upload", self._upload)
         app.router.add_post("/api/save", self._save)
         app.router.add_post("/api/restart", self._restart)
+        app.router.add_get("/api/capture", self._capture_state)
+        app.router.add_post("/api/capture", self._capture_start)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -153,6 +157,7 @@ class WebServer:
             "path": str(editor.path), "presets": editor.preset_names(), "unsaved": editor.unsaved,
             "unapplied": editor.unapplied, "max_upload": editor.max_upload}
         state["can_restart"] = self.restart is not None
+        state["can_capture"] = self.capture is not None
         return state
 
     async def _state(self, request: web.Request) -> web.Response:
@@ -198,6 +203,8 @@ class WebServer:
         return await self._change(request, lambda body: self.pedal.set_bypass(body.get("on")))
 
     async def _mute(self, request):
+        if self.capture is not None and self.capture.running:
+            return _error(409, "a capture is running: the engine stays muted until it ends")
         return await self._change(request, lambda body: self.pedal.channel.set_mute(bool(body.get("on"))))
 
     async def _params(self, request):
@@ -255,3 +262,19 @@ class WebServer:
             return _error(409, "the bank has changes that are not saved: save it first (a restart loads the file)")
         self._loop.call_later(0.2, self.restart)  # answer first
         return web.json_response({"ok": "restarting: the bank loads again, a few seconds of silence"})
+
+    async def _capture_state(self, request: web.Request) -> web.Response:
+        if self.capture is None:
+            return _error(409, "captures need a preset bank (ampemu run --presets BANK): they go in its folder")
+        return web.json_response(self.capture.status())
+
+    async def _capture_start(self, request: web.Request) -> web.Response:
+        """JSON: seconds, level_dbfs, send and return (optional). 202 and the job's state; poll GET."""
+        if self.capture is None:
+            return _error(409, "captures need a preset bank (ampemu run --presets BANK): they go in its folder")
+        try:
+            return web.json_response(self.capture.start(await self._json(request)), status=202)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        except Busy as exc:
+            return _error(409, str(exc))

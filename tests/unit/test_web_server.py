@@ -294,3 +294,9 @@ def test_run_refuses_a_bad_web_address_before_starting_audio():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith("use PORT or HOST:PORT (e.g. 8080, or 0.0.0.0:8080 for "
                                                            "every interface)")
+
+
+def test_capture_needs_a_capture_folder(rig):
+    assert json.loads(rig.client.get("/api/state").data)["can_capture"] is False
+    for answer in (rig.client.get("/api/capture"), rig.client.post("/api/capture", {"seconds": 10})):
+        assert answer.status == 409 and "captures need a preset bank" in json.loads(answer.data)["error"]

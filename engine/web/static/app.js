@@ -44,6 +44,7 @@ function render(s) {
     target.value = chosen;
   }
   $("restart").hidden = !s.can_restart;
+  $("capture-section").hidden = !s.can_capture;
   renderParams(s.params);
   showSwitches(s);
 }
@@ -153,4 +154,22 @@ $("restart").onclick = async () => {
   }, 3000);
 };
 
-fetch("/api/state").then((r) => r.status === 401 ? (location.href = "/login") : r.json()).then((s) => { if (s) { render(s); listen(); } });
+function showCapture(c) {
+  const running = c.state === "running";
+  $("capture-start").disabled = running;
+  $("capture-progress").style.clipPath = `inset(0 ${100 - 100 * (c.progress || 0)}% 0 0)`;
+  const line = $("capture-result");
+  if (running) { line.textContent = `Capturing… ${Math.round(100 * c.progress)}% (the engine is muted)`; line.className = "note-line capture-line"; }
+  else if (c.state === "done") { line.textContent = `Take ok: ${c.folder} (round trip ${c.latency_ms} ms)`; line.className = "note-line capture-line ok"; }
+  else if (c.state === "failed") { line.textContent = c.error; line.className = "note-line capture-line bad"; }
+  if (running) setTimeout(pollCapture, 500);
+}
+
+function pollCapture() { fetch("/api/capture").then((r) => r.json()).then(showCapture).catch(() => setTimeout(pollCapture, 1000)); }
+
+$("capture-start").onclick = async () => {
+  const c = await call("/api/capture", { seconds: +$("capture-seconds").value, level_dbfs: +$("capture-level").value });
+  if (c) showCapture(c);
+};
+
+fetch("/api/state").then((r) => r.status === 401 ? (location.href = "/login") : r.json()).then((s) => { if (s) { render(s); listen(); if (s.can_capture) pollCapture(); } });
