@@ -260,6 +260,8 @@ class WebServer:
             return _error(409, "this engine cannot restart itself")
         if self.editor is not None and self.editor.unsaved:
             return _error(409, "the bank has changes that are not saved: save it first (a restart loads the file)")
+        if self.capture is not None and self.capture.running:
+            return _error(409, "a capture is running: restart when it has finished")
         self._loop.call_later(0.2, self.restart)  # answer first
         return web.json_response({"ok": "restarting: the bank loads again, a few seconds of silence"})
 

@@ -40,7 +40,8 @@ def page(jack_server, tmp_path, monkeypatch):
     bank_path = bank_folder(tmp_path)
     bank = load_bank(bank_path)
     pedal = Pedal(Channel([load_model(p.model) for p in bank.presets]), [p.name for p in bank.presets], RATE)
-    server = WebServer(pedal, TOKEN, "127.0.0.1", 0, capture_root=bank_path.parent / "captures").start()
+    server = WebServer(pedal, TOKEN, "127.0.0.1", 0, restart=lambda: None,
+                       capture_root=bank_path.parent / "captures").start()
     page = type("Page", (), {})()
     page.pedal, page.captures, page.client = pedal, bank_path.parent / "captures", Client(server.port)
     yield page
@@ -80,6 +81,7 @@ def test_the_page_captures_through_the_rig_with_the_engine_muted(page, capsys):
         again = page.client.post("/api/capture", {"seconds": SECONDS})
         assert again.status == 409 and "already running" in json.loads(again.data)["error"]
         assert page.client.post("/api/mute", {"on": False}).status == 409  # the take stays clean
+        assert page.client.post("/api/restart").status == 409
         gate.set()
         status = finished(page.client)
     assert status["state"] == "done", status
@@ -98,14 +100,16 @@ def test_the_page_captures_through_the_rig_with_the_engine_muted(page, capsys):
     assert doc["rig"]["latency_frames"] == DELAY + 64 and doc["click_lags"] == [0] * len(doc["signal"]["click_frames"])
 
 
-def test_an_uncalibrated_rig_is_refused_in_one_line_and_the_sound_comes_back(page):
+@pytest.mark.parametrize("muted_before", [False, True])
+def test_an_uncalibrated_rig_is_refused_in_one_line_and_the_mute_put_back(page, muted_before):
+    page.pedal.channel.set_mute(muted_before)
     with Rig(DELAY, shape=device):
         assert page.client.post("/api/capture", {"seconds": SECONDS}).status == 202
         status = finished(page.client)
     assert status["state"] == "failed" and "\n" not in status["error"]
     assert status["error"].startswith("the rig is not calibrated at 48000 Hz, period 64")
     assert "ampemu capture --calibrate" in status["error"]
-    assert page.pedal.muted is False and not page.captures.exists()
+    assert page.pedal.muted is muted_before and not page.captures.exists()
 
 
 def test_bad_values_are_refused_before_anything_runs(page):
