@@ -16,7 +16,7 @@ import numpy as np
 from engine.capture import callback as cb
 from engine.errors import AmpemuError
 from engine.realtime.jack_host import load_jack, quiet_libjack, open_client, resolve_ports
-from engine.realtime.memory import lock_memory
+from engine.realtime.memory import lock_working_set
 from engine.realtime.native import address, load_acquire, publish
 
 POLL_S = 0.1
@@ -82,7 +82,10 @@ class DuplexRecorder:
         play = np.ascontiguousarray(signal, np.float32)
         recorded = np.empty(max(frames, play.size), np.float32)
         recorded.fill(0.0)  # touch every page now, not in the callback
-        lock_memory()  # best effort: without the limit a page fault may still cost a cycle
+        # best effort: without the limit a page fault may still cost a cycle. Only what the compiled
+        # callback touches: the phone page records inside the engine's process, whose memory stays as
+        # `ampemu run` locked it (docs/realtime.md)
+        lock_working_set([self.descriptor, play, recorded])
         d = self.descriptor
         self.buffers = (play, recorded)
         d[cb.PLAY], d[cb.PLAY_LENGTH] = address(play), play.size

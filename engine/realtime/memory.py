@@ -79,11 +79,20 @@ def lock_memory(channel=None) -> bool:
     """Lock the callback's working set (channel given: its arrays, the compiled code and the libraries
     it calls), or the whole process now and in future (None); False when the limit or the platform
     does not allow it."""
+    if channel is not None:
+        return lock_working_set(channel_arrays(channel))
+    try:
+        return _mlock_call().mlockall(MCL_CURRENT | MCL_FUTURE) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def lock_working_set(arrays: list[np.ndarray]) -> bool:
+    """Lock `arrays` and the compiled code a callback runs (`callback_code`): a compiled callback's
+    working set, the engine's or the capture recorder's (which may run inside the engine's process)."""
     try:
         libc = _mlock_call()
-        if channel is None:
-            return libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0
-        spans = [(a.ctypes.data, a.nbytes) for a in channel_arrays(channel) if a.nbytes]
+        spans = [(a.ctypes.data, a.nbytes) for a in arrays if a.nbytes]
         spans += [(m.start, m.end - m.start) for m in callback_code(mappings(Path("/proc/self/maps").read_text()))]
         return all(libc.mlock(start, size) == 0 for start, size in spans)
     except (OSError, AttributeError):

@@ -20,6 +20,7 @@ from engine.cli import main
 from engine.models import load_model
 from engine.presets.bank import load_bank
 from engine.realtime.channel import Channel
+from engine.realtime.memory import memory_use
 from engine.web.pedal import Pedal
 from engine.web.server import WebServer
 from support.capture_rig import RATE, Rig, device, esr, freewheeling_recorder, serve, user_config
@@ -59,6 +60,7 @@ def finished(client: Client, timeout: float = 60.0) -> dict:
 
 
 def test_the_page_captures_through_the_rig_with_the_engine_muted(page, capsys):
+    locked_before = memory_use().locked_mb
     with Rig(DELAY), freewheeling_recorder():
         main(["capture", "--calibrate", "--send", "rig:in", "--return", "rig:out"])
     assert "round trip rig:in -> rig:out" in capsys.readouterr().out
@@ -89,6 +91,8 @@ def test_the_page_captures_through_the_rig_with_the_engine_muted(page, capsys):
     assert status["latency_frames"] == DELAY + 64 and (status["send"], status["return"]) == ("rig:in", "rig:out")
     assert len(muted_while_heard) > SECONDS * RATE / 64 / 2 and all(muted_while_heard)  # the signal has gaps
     assert page.pedal.muted is False
+    # the recorder locks its callback's working set, not the whole engine process (mlockall: all of it)
+    assert memory_use().locked_mb - locked_before < 0.5 * memory_use().rss_mb
 
     folder = Path(status["folder"])
     assert list(page.captures.iterdir()) == [folder]
