@@ -16,7 +16,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from engine.kernels.tile import _I64, _VEC, LANES, _const
+from engine.kernels.tile import I64, LANES, VEC, const, link_phis, totals_at_exit
 
 # vectors per part: the 65 bins of a 64-sample partition in one pass over the spectra (80 bins, 10
 # zmm sums) with AVX-512, else in three (24 bins: 6 ymm or 12 NEON sums, within the register files).
@@ -27,14 +27,14 @@ WIDTH = LANES * VECTORS  # bins per call; the caller pads its rows' ends (the la
 
 def _codegen(context, builder, sig, args):
     acc_a, acc_re_at, acc_im_at, x_a, x_re_at, x_im_at, x_stride, h_a, h_re_at, h_im_at, h_stride, count = args
-    vptr = _VEC.as_pointer()
-    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3), f"llvm.fma.v{LANES}f32")
+    vptr = VEC.as_pointer()
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VEC, [VEC] * 3), f"llvm.fma.v{LANES}f32")
     acc_p = context.make_array(sig.args[0])(context, builder, acc_a).data
     x_p = context.make_array(sig.args[3])(context, builder, x_a).data
     h_p = context.make_array(sig.args[7])(context, builder, h_a).data
 
     def at(ptr, index, v):
-        return builder.bitcast(builder.gep(ptr, [builder.add(index, _const(v * LANES))]), vptr)
+        return builder.bitcast(builder.gep(ptr, [builder.add(index, const(v * LANES))]), vptr)
 
     def load(ptr, index, v):
         return builder.load(at(ptr, index, v), align=4)
@@ -43,11 +43,11 @@ def _codegen(context, builder, sig, args):
     entry = builder.block
     loop = builder.append_basic_block("cmac.loop")
     done = builder.append_basic_block("cmac.done")
-    builder.cbranch(builder.icmp_signed(">", count, _const(0)), loop, done)
+    builder.cbranch(builder.icmp_signed(">", count, const(0)), loop, done)
 
     builder.position_at_end(loop)
-    i, xi_, hi_ = builder.phi(_I64), builder.phi(_I64), builder.phi(_I64)
-    acc_i = [builder.phi(_VEC) for _ in acc0]
+    i, xi_, hi_ = builder.phi(I64), builder.phi(I64), builder.phi(I64)
+    acc_i = [builder.phi(VEC) for _ in acc0]
     sums_re, sums_im = [], []
     for v in range(VECTORS):  # (xr + i xi)(hr + i hi): re += xr hr - xi hi, im += xr hi + xi hr
         xr, xim = load(x_p, builder.add(x_re_at, xi_), v), load(x_p, builder.add(x_im_at, xi_), v)
@@ -55,17 +55,12 @@ def _codegen(context, builder, sig, args):
         sums_re.append(builder.call(fma, [builder.fneg(xim), him, builder.call(fma, [xr, hr, acc_i[v]])]))
         sums_im.append(builder.call(fma, [xim, hr, builder.call(fma, [xr, him, acc_i[VECTORS + v]])]))
     acc = sums_re + sums_im
-    i1, xi1, hi1 = builder.add(i, _const(1)), builder.add(xi_, x_stride), builder.add(hi_, h_stride)
+    i1, xi1, hi1 = builder.add(i, const(1)), builder.add(xi_, x_stride), builder.add(hi_, h_stride)
     builder.cbranch(builder.icmp_signed("<", i1, count), loop, done)
-    for phi, start, step in ((i, _const(0), i1), (xi_, _const(0), xi1), (hi_, _const(0), hi1), *zip(acc_i, acc0, acc)):
-        phi.add_incoming(start, entry)
-        phi.add_incoming(step, loop)
+    link_phis(((i, const(0), i1), (xi_, const(0), xi1), (hi_, const(0), hi1), *zip(acc_i, acc0, acc)), entry, loop)
 
     builder.position_at_end(done)
-    totals = [builder.phi(_VEC) for _ in acc0]
-    for total, start, end in zip(totals, acc0, acc):
-        total.add_incoming(start, entry)
-        total.add_incoming(end, loop)
+    totals = totals_at_exit(builder, acc0, acc, entry, loop)
     for n, at_ in enumerate((acc_re_at, acc_im_at)):
         for v in range(VECTORS):
             builder.store(totals[n * VECTORS + v], at(acc_p, at_, v), align=4)

@@ -38,98 +38,109 @@ def _target_has_avx512() -> bool:
 
 LANES = 16 if _target_has_avx512() else 8  # floats per LLVM vector
 _F32 = ir.FloatType()
-_VEC = ir.VectorType(_F32, LANES)
-_I64 = ir.IntType(64)
+VEC = ir.VectorType(_F32, LANES)
+I64 = ir.IntType(64)
 _SPLAT = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
 
 
-def _const(value: int) -> ir.Constant:
-    return ir.Constant(_I64, value)
+def const(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)
+
+
+def link_phis(phis, entry, latch) -> None:
+    """Each (phi, start, step) of a loop header: `start` when coming from `entry`, `step` from `latch`."""
+    for phi, start, step in phis:
+        phi.add_incoming(start, entry)
+        phi.add_incoming(step, latch)
+
+
+def totals_at_exit(builder, starts, ends, entry, latch) -> list:
+    """At the loop's exit block: each accumulator's value, `starts` when the loop never ran (from
+    `entry`), else `ends` (from the `latch`)."""
+    totals = [builder.phi(VEC) for _ in starts]
+    for total, start, end in zip(totals, starts, ends):
+        total.add_incoming(start, entry)
+        total.add_incoming(end, latch)
+    return totals
 
 
 def _codegen(groups: int, vectors: int):
     def codegen(context, builder, sig, args):
         (out_a, out_at, out_stride, w_a, w_at, w_stride, src_a, src_at, src_stride, rows, taps, dil,
          init_at, init_stride, init_w, init_b) = args
-        vptr = _VEC.as_pointer()
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3), f"llvm.fma.v{LANES}f32")
+        vptr = VEC.as_pointer()
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VEC, [VEC] * 3), f"llvm.fma.v{LANES}f32")
         out_p = context.make_array(sig.args[0])(context, builder, out_a).data
         w_p = context.make_array(sig.args[3])(context, builder, w_a).data
         src_p = context.make_array(sig.args[6])(context, builder, src_a).data
 
         def vload(ptr, offset):
-            return builder.load(builder.bitcast(builder.gep(ptr, [_const(offset)]), vptr), align=4)
+            return builder.load(builder.bitcast(builder.gep(ptr, [const(offset)]), vptr), align=4)
 
         def splat(ptr, offset):
             scalar = builder.load(builder.gep(ptr, [offset]))
-            return builder.shuffle_vector(builder.insert_element(ir.Constant(_VEC, ir.Undefined), scalar,
+            return builder.shuffle_vector(builder.insert_element(ir.Constant(VEC, ir.Undefined), scalar,
                                                                  ir.Constant(ir.IntType(32), 0)),
-                                          ir.Constant(_VEC, ir.Undefined), _SPLAT)
+                                          ir.Constant(VEC, ir.Undefined), _SPLAT)
 
-        out_rows = [builder.gep(out_p, [builder.add(out_at, builder.mul(out_stride, _const(g)))]) for g in range(groups)]
-        with builder.if_else(builder.icmp_signed("<", init_at, _const(0))) as (accumulate, initialise):
+        out_rows = [builder.gep(out_p, [builder.add(out_at, builder.mul(out_stride, const(g)))]) for g in range(groups)]
+        with builder.if_else(builder.icmp_signed("<", init_at, const(0))) as (accumulate, initialise):
             with accumulate:  # start from out
                 from_out = [vload(out_rows[g], v * LANES) for g in range(groups) for v in range(vectors)]
                 from_out_block = builder.block
             with initialise:  # start from init_w[g] * src row g + init_b[g]
                 from_init = []
                 for g in range(groups):
-                    row = builder.gep(src_p, [builder.add(init_at, builder.mul(init_stride, _const(g)))])
-                    scale, bias = splat(w_p, builder.add(init_w, _const(g))), splat(w_p, builder.add(init_b, _const(g)))
+                    row = builder.gep(src_p, [builder.add(init_at, builder.mul(init_stride, const(g)))])
+                    scale, bias = splat(w_p, builder.add(init_w, const(g))), splat(w_p, builder.add(init_b, const(g)))
                     from_init += [builder.call(fma, [scale, vload(row, v * LANES), bias]) for v in range(vectors)]
                 from_init_block = builder.block
         acc0 = []
         for a, b in zip(from_out, from_init):
-            phi = builder.phi(_VEC)
+            phi = builder.phi(VEC)
             phi.add_incoming(a, from_out_block)
             phi.add_incoming(b, from_init_block)
             acc0.append(phi)
-        first_tap = builder.gep(src_p, [builder.sub(src_at, builder.mul(builder.sub(taps, _const(1)), dil))])
+        first_tap = builder.gep(src_p, [builder.sub(src_at, builder.mul(builder.sub(taps, const(1)), dil))])
         w0 = builder.gep(w_p, [w_at])
         entry = builder.block
         tap_loop = builder.append_basic_block("tile.tap")
         row_loop = builder.append_basic_block("tile.row")
         tap_next = builder.append_basic_block("tile.tap.next")
         done = builder.append_basic_block("tile.done")
-        some = builder.and_(builder.icmp_signed(">", taps, _const(0)), builder.icmp_signed(">", rows, _const(0)))
+        some = builder.and_(builder.icmp_signed(">", taps, const(0)), builder.icmp_signed(">", rows, const(0)))
         builder.cbranch(some, tap_loop, done)
 
         builder.position_at_end(tap_loop)  # k: the tap's first row and its weights
-        k, tap_p, tap_w = builder.phi(_I64), builder.phi(first_tap.type), builder.phi(w0.type)
-        acc_k = [builder.phi(_VEC) for _ in acc0]
+        k, tap_p, tap_w = builder.phi(I64), builder.phi(first_tap.type), builder.phi(w0.type)
+        acc_k = [builder.phi(VEC) for _ in acc0]
         builder.branch(row_loop)
 
         builder.position_at_end(row_loop)  # j: one input row, G*NV FMAs
-        j, row_p, row_w = builder.phi(_I64), builder.phi(first_tap.type), builder.phi(w0.type)
-        acc_j = [builder.phi(_VEC) for _ in acc0]
+        j, row_p, row_w = builder.phi(I64), builder.phi(first_tap.type), builder.phi(w0.type)
+        acc_j = [builder.phi(VEC) for _ in acc0]
         xs = [vload(row_p, v * LANES) for v in range(vectors)]
         acc = list(acc_j)
         for g in range(groups):
-            weight = splat(row_w, _const(g))
+            weight = splat(row_w, const(g))
             for v in range(vectors):
                 acc[g * vectors + v] = builder.call(fma, [xs[v], weight, acc_j[g * vectors + v]])
-        j1, row_p1, row_w1 = builder.add(j, _const(1)), builder.gep(row_p, [src_stride]), builder.gep(row_w, [w_stride])
+        j1, row_p1, row_w1 = builder.add(j, const(1)), builder.gep(row_p, [src_stride]), builder.gep(row_w, [w_stride])
         builder.cbranch(builder.icmp_signed("<", j1, rows), row_loop, tap_next)
-        for phi, start, step in ((j, _const(0), j1), (row_p, tap_p, row_p1), (row_w, tap_w, row_w1), *zip(acc_j, acc_k, acc)):
-            phi.add_incoming(start, tap_loop)
-            phi.add_incoming(step, row_loop)
+        link_phis(((j, const(0), j1), (row_p, tap_p, row_p1), (row_w, tap_w, row_w1), *zip(acc_j, acc_k, acc)),
+                  tap_loop, row_loop)
 
         builder.position_at_end(tap_next)
-        k1, tap_p1 = builder.add(k, _const(1)), builder.gep(tap_p, [dil])
+        k1, tap_p1 = builder.add(k, const(1)), builder.gep(tap_p, [dil])
         builder.cbranch(builder.icmp_signed("<", k1, taps), tap_loop, done)
-        for phi, start, step in ((k, _const(0), k1), (tap_p, first_tap, tap_p1), (tap_w, w0, row_w1),
-                                 *zip(acc_k, acc0, acc)):
-            phi.add_incoming(start, entry)
-            phi.add_incoming(step, tap_next)
+        link_phis(((k, const(0), k1), (tap_p, first_tap, tap_p1), (tap_w, w0, row_w1), *zip(acc_k, acc0, acc)),
+                  entry, tap_next)
 
         builder.position_at_end(done)
-        totals = [builder.phi(_VEC) for _ in acc0]
-        for total, start, end in zip(totals, acc0, acc):
-            total.add_incoming(start, entry)
-            total.add_incoming(end, tap_next)
+        totals = totals_at_exit(builder, acc0, acc, entry, tap_next)
         for g in range(groups):
             for v in range(vectors):
-                builder.store(totals[g * vectors + v], builder.bitcast(builder.gep(out_rows[g], [_const(v * LANES)]), vptr),
+                builder.store(totals[g * vectors + v], builder.bitcast(builder.gep(out_rows[g], [const(v * LANES)]), vptr),
                               align=4)
         return context.get_dummy_value()
     return codegen
