@@ -25,6 +25,12 @@ LEAD_TOLERANCE = 2  # samples an output may seem to lead its input (rounding of 
 # A clean DI is peaky (crest factor ~3 per 50 ms of playing); a driven device compresses it. An
 # "input" much more compressed than its "output" is a swapped pair.
 SWAPPED_CREST_RATIO = 0.8
+# A guitar's low E and A strings ring between 60 and 120 Hz: a DI that plays them holds a few percent
+# of its power there (the shared other-playing take 5 %, the capture signal 10 %). Under 0.2 % the
+# device's answer to low notes is never heard and the model can only guess it: on three amps trained
+# on such a DI (0.02 %), 60-200 Hz carried two thirds of the error on other playing (docs/training.md).
+LOW_STRINGS_HZ = (60.0, 120.0)
+LOW_STRINGS_MIN_SHARE = 2e-3
 
 
 @dataclass
@@ -50,6 +56,20 @@ def crest_factor(a: np.ndarray, rate: int) -> float:
     rms, peak = np.sqrt(np.mean(frames ** 2, axis=1)), np.max(np.abs(frames), axis=1)
     playing = rms > 0.1 * np.max(rms)
     return float(np.median(peak[playing] / rms[playing]))
+
+
+def band_share(a: np.ndarray, rate: int, band: tuple[float, float], frame: int = 8192) -> float:
+    """Share of `a`'s power between band[0] and band[1] Hz (Hann-windowed frames, a chunk at a time
+    so an hour-long file costs no more memory than a minute)."""
+    freqs = np.fft.rfftfreq(frame, 1.0 / rate)
+    inside = (freqs >= band[0]) & (freqs < band[1])
+    window, power = np.hanning(frame), np.zeros(freqs.size)
+    starts = np.arange(0, a.size - frame + 1, frame // 2)
+    for chunk in np.array_split(starts, max(1, starts.size // 256)):
+        frames = a[chunk[:, None] + np.arange(frame)].astype(np.float64) * window
+        power += np.sum(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    total = float(power.sum())
+    return float(power[inside].sum()) / total if total > 0 else 0.0
 
 
 def _peak(a: np.ndarray) -> float:
@@ -88,6 +108,12 @@ def load_capture(input_path, output_path, channel: int | None = None, delay: int
         raise AmpemuError(f"{input_path}: the 'input' is more compressed than the 'output' (crest factor "
                           f"{crest_in:.2f} vs {crest_out:.2f}), as if it were the device's answer: are the files "
                           "swapped? Pass the dry signal as --input and the device's recording as --output")
+    low = band_share(x, rate, LOW_STRINGS_HZ)
+    if low < LOW_STRINGS_MIN_SHARE:
+        warn(f"{input_path}: the input barely reaches the low strings ({100 * low:.2f} % of its power at "
+             f"{LOW_STRINGS_HZ[0]:.0f}-{LOW_STRINGS_HZ[1]:.0f} Hz), so the model will only guess how the device "
+             "answers low notes; play the low E and A strings in the capture, or re-amp ampemu's capture "
+             "signal, which covers them (`ampemu capture`, docs/capture.md)")
     if delay is None:
         found = estimate_delay(x, y, rate, MAX_DELAY_SECONDS)
         if found.sure and found.lag < -LEAD_TOLERANCE:

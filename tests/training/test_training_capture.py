@@ -155,3 +155,24 @@ def test_split_is_80_10_10_in_time_with_history(tmp_path, dry):
     np.testing.assert_array_equal(parts["test"].input[history:], dry[start:])
     np.testing.assert_array_equal(parts["test"].input[:history], dry[start - history:start])
     np.testing.assert_array_equal(parts["test"].target, cap.output[start:])
+
+
+def test_a_di_without_low_strings_gets_a_warning_and_one_with_them_none(tmp_path, capsys):
+    t = np.arange(3 * RATE) / RATE
+    high = (0.3 * np.sin(2 * np.pi * 196.0 * t) + 0.1 * np.sin(2 * np.pi * 392.0 * t)).astype(np.float32)
+    load_capture(*write_pair(tmp_path, high, device(high)), delay=0)  # tones: no lag to find
+    assert "input.wav: the input barely reaches the low strings (0.00 % of its power at 60-120 Hz)" \
+        in capsys.readouterr().err
+    low = (high + 0.1 * np.sin(2 * np.pi * 82.4 * t)).astype(np.float32)  # the low E: 10 % of the power
+    load_capture(*write_pair(tmp_path, low, device(low)), delay=0)
+    assert "low strings" not in capsys.readouterr().err
+
+
+def test_band_share_reads_the_power_of_a_tone_in_its_band():
+    from training.capture import band_share
+
+    t = np.arange(2 * RATE) / RATE
+    x = np.sin(2 * np.pi * 100.0 * t) + 3 * np.sin(2 * np.pi * 1000.0 * t)  # powers 1 : 9
+    assert band_share(x, RATE, (60.0, 120.0)) == pytest.approx(0.1, abs=2e-3)
+    assert band_share(x, RATE, (500.0, 2000.0)) == pytest.approx(0.9, abs=2e-3)
+    assert band_share(np.zeros(RATE), RATE, (60.0, 120.0)) == 0.0
