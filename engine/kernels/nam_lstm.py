@@ -5,56 +5,223 @@ engine/formats/nam/model.py (`NamLSTM`). Per sample and layer, with [x; h] the l
 previous hidden state: (i, f, g, o) = W [x; h] + b; c <- sigmoid(f) c + sigmoid(i) tanh(g);
 h <- sigmoid(o) tanh(c); layer l+1 reads layer l's h; the output is head . h_last + head_bias.
 
-Layer-major, like the WaveNet kernels: layer l runs over the whole block (up to CHUNK samples) before
-layer l+1, keeping its hidden sequence in a (CHUNK, H) scratch the next layer reads; valid because
-layer l at time t needs only its own past and layer l-1 at time t. Each sample sees the same
-operations whatever the block size, so the output is identical for any block partition.
+An LSTM is a chain from sample to sample, so its speed is the latency of one step, not arithmetic
+throughput. One step of a block of UNITS hidden units is `_cell_block`, written in LLVM IR: the four
+gates of the block are four vectors of UNITS lanes (i, f, g, o of the same units in the same lanes),
+summed in registers over the columns of [x; h] (each column a broadcast and four FMAs), their
+activations computed on whole vectors, and the cell and hidden updates lane by lane: no shuffles, no
+scalar loop, nothing through memory but the cell and h. As numba loops the sums went through memory
+on every column (the gates, cell and inputs all lie in `state`, so LLVM cannot keep them in registers)
+and nothing vectorised. The weights are packed per block, gate-interleaved, with the hidden size
+padded to whole blocks by zero rows (a padded unit stays at c = h = 0); sigmoid(z) is computed as
+(1 + tanh(z / 2)) / 2 (activations.py) with the halving folded into the i, f and o rows at packing
+(exact: a power of two), so all four gates take one tanh.
+
+Layer-major: layer l runs over the whole block (up to CHUNK samples) before layer l+1, writing its
+hidden sequence into one of two (CHUNK, width) buffers that layer l+1 reads; valid because layer l at
+time t needs only its own past and layer l-1 at time t. Each sample sees the same operations whatever
+the block size, so the output is identical for any block partition. Row t-1 of a layer's output is
+the h that step t reads; the last row is kept as the layer's h for the next block.
 The file stores each layer's initial (h, c); reset zeroes the state and sets cursor[0] = 0, and the
 first sample after that loads them (no allocation, no Python in the loop), as NeuralAmpModelerCore
 starts from them before its half-second prewarm.
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from engine.formats.nam.model import NamLSTM
-from engine.kernels.activations import sigmoid_mode, tanh_mode
+from engine.kernels.activations import FAST, tanh_ir
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 3
-CHUNK = 2048  # longest run one layer processes at once; longer blocks are split (same result)
+CHUNK = 512  # longest run one layer processes at once; longer blocks are split (same result)
+UNITS = 8  # hidden units per block: one AVX register per gate, two NEON registers
+_GATES = 4 * UNITS  # a block's gate vector: i, f, g, o of its UNITS units
 
-_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _W_HEAD, _B_HEAD, _IFGO, _SEQ = range(8)
-_LAYERS = 8
-_IN, _W, _B, _H0, _C0, _XH, _CELL = range(7)
-_LAYER_RECORD = 7
+_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _BLOCKS, _W_HEAD, _B_HEAD, _X, _SEQ, _Z = range(10)
+_LAYERS = 10
+_IN, _W, _H0, _C0, _H, _CELL = range(6)
+_LAYER_RECORD = 6
+
+_VEC = ir.VectorType(ir.FloatType(), UNITS)
+_I64 = ir.IntType(64)
+_SIGMOID_ROWS = np.array([0.5, 0.5, 1.0, 0.5], np.float32)  # i, f, o: sigmoid(z) from tanh(z / 2)
+
+
+def _pack_layer(w: np.ndarray, b: np.ndarray, hidden: int, blocks: int) -> np.ndarray:
+    """Per block of UNITS units: its gate bias, then one gate vector per column of [x; h]:
+    (blocks, 1 + columns, 4, UNITS), zero for padded units, the sigmoid rows halved."""
+    cols = w.shape[1]
+    packed = np.zeros((4, blocks * UNITS, 1 + cols), np.float32)
+    packed[:, :hidden, 0] = b.reshape(4, hidden)
+    packed[:, :hidden, 1:] = w.reshape(4, hidden, cols)
+    packed *= _SIGMOID_ROWS[:, None, None]
+    return packed.reshape(4, blocks, UNITS, 1 + cols).transpose(1, 3, 0, 2)
 
 
 def build(model: NamLSTM, fast: bool):
     """Pack `model` into (layout, weights, state, cursor) for `process`."""
     hidden = model.hidden_size
+    blocks = -(-hidden // UNITS)
+    width = blocks * UNITS
     layout = np.zeros(_LAYERS + _LAYER_RECORD * model.num_layers, np.int64)
     layout[_FAMILY], layout[_MODE], layout[_N_LAYERS], layout[_HIDDEN] = FAMILY, int(fast), model.num_layers, hidden
+    layout[_BLOCKS] = blocks
     put = (packer := WeightPacker()).put
 
     state_size = 0
     for layer in range(model.num_layers):
         rec = _LAYERS + _LAYER_RECORD * layer
-        n_in = model.w[layer].shape[1] - hidden
-        layout[rec + _IN] = n_in
-        layout[rec + _W] = put(model.w[layer])  # (4H, in + H) row-major: one dot product per gate row
-        layout[rec + _B] = put(model.b[layer])
+        layout[rec + _IN] = model.w[layer].shape[1] - hidden
+        layout[rec + _W] = put(_pack_layer(model.w[layer], model.b[layer], hidden, blocks))
         layout[rec + _H0] = put(model.h0[layer])
         layout[rec + _C0] = put(model.c0[layer])
-        layout[rec + _XH], layout[rec + _CELL] = state_size, state_size + n_in + hidden
-        state_size += n_in + 2 * hidden
+        layout[rec + _H], layout[rec + _CELL] = state_size, state_size + width
+        state_size += 2 * width
     layout[_W_HEAD] = put(model.head_weight)
     layout[_B_HEAD] = put([model.head_bias])
-    layout[_IFGO] = state_size
-    state_size += 4 * hidden
-    layout[_SEQ] = state_size
-    state_size += CHUNK * hidden
+    layout[_Z] = state_size
+    layout[_X] = state_size + blocks * _GATES
+    layout[_SEQ] = layout[_X] + CHUNK
+    state_size = layout[_SEQ] + 2 * CHUNK * width
     return layout, packer.array(), np.zeros(state_size, np.float32), np.zeros(1, np.int64)
+
+
+class _IR:
+    """The IR of a step's two halves on one block of units, for the intrinsics below."""
+
+    def __init__(self, context, builder, sig, args):
+        self.builder = builder
+        self.fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
+                                                  f"llvm.fma.v{UNITS}f32")
+        self.arrays = [context.make_array(ty)(context, builder, arg).data if isinstance(ty, types.Array) else arg
+                       for ty, arg in zip(sig.args, args)]
+
+    def vector(self, ptr, at):
+        return self.builder.bitcast(self.builder.gep(ptr, [at]), _VEC.as_pointer())
+
+    def at(self, index, *offsets):
+        """index + sum(offsets), the offsets Python ints or IR values."""
+        for offset in offsets:
+            index = self.builder.add(index, ir.Constant(_I64, offset) if isinstance(offset, int) else offset)
+        return index
+
+    def broadcast(self, ptr, at):
+        b = self.builder
+        scalar = b.insert_element(ir.Constant(_VEC, ir.Undefined), b.load(b.gep(ptr, [at])),
+                                  ir.Constant(ir.IntType(32), 0))
+        return b.shuffle_vector(scalar, ir.Constant(_VEC, ir.Undefined),
+                                ir.Constant(ir.VectorType(ir.IntType(32), UNITS), [0] * UNITS))
+
+    def columns(self, gates, count, s_p, src_at, w_p, w_from):
+        """gates + sum over j < count of w[w_from + j*_GATES + q*UNITS:][:UNITS] * s[src_at + j], in j order."""
+        b, zero = self.builder, ir.Constant(_I64, 0)
+        entry = b.block
+        loop, done = b.append_basic_block("lstm.col"), b.append_basic_block("lstm.col.done")
+        b.cbranch(b.icmp_signed(">", count, zero), loop, done)
+        b.position_at_end(loop)
+        j = b.phi(_I64)
+        acc = [b.phi(_VEC) for _ in gates]
+        x = self.broadcast(s_p, b.add(src_at, j))
+        row = b.add(w_from, b.mul(j, ir.Constant(_I64, _GATES)))
+        new = [b.call(self.fma, [b.load(self.vector(w_p, self.at(row, q * UNITS)), align=4), x, a])
+               for q, a in enumerate(acc)]
+        j1 = self.at(j, 1)
+        b.cbranch(b.icmp_signed("<", j1, count), loop, done)
+        j.add_incoming(zero, entry)
+        j.add_incoming(j1, loop)
+        b.position_at_end(done)
+        totals = [b.phi(_VEC) for _ in gates]
+        for phis, block in ((acc, loop), (totals, done)):
+            for phi, start, end in zip(phis, gates, new):
+                phi.add_incoming(start, entry)
+                phi.add_incoming(end, loop)
+        return totals
+
+    def gates(self, w_p, w_at, s_p, in_at, n_in, h_at, hidden):
+        """The block's four gate vectors: bias, input columns and the first half of h's columns in one
+        chain, the second half of h's in another (the two run in parallel: the step waits on h)."""
+        b = self.builder
+        gates = [b.load(self.vector(w_p, self.at(w_at, q * UNITS)), align=4) for q in range(4)]
+        w_x = self.at(w_at, _GATES)
+        gates = self.columns(gates, n_in, s_p, in_at, w_p, w_x)
+        w_h = self.at(w_x, b.mul(n_in, ir.Constant(_I64, _GATES)))
+        first = b.ashr(hidden, ir.Constant(_I64, 1))
+        gates = self.columns(gates, first, s_p, h_at, w_p, w_h)
+        rest = self.columns([ir.Constant(_VEC, [0.0] * UNITS)] * 4, b.sub(hidden, first), s_p, self.at(h_at, first),
+                            w_p, self.at(w_h, b.mul(first, ir.Constant(_I64, _GATES))))
+        return [b.fadd(g, r) for g, r in zip(gates, rest)]
+
+    def update(self, gates, s_p, cell_at, out_at, mode):
+        """c <- sigmoid(f) c + sigmoid(i) tanh(g); h = sigmoid(o) tanh(c) to s[out_at:]."""
+        b = self.builder
+        cell_p = self.vector(s_p, cell_at)
+        cell = b.load(cell_p, align=4)
+        half = ir.Constant(_VEC, [0.5] * UNITS)
+        results = []
+        with b.if_else(b.icmp_signed("==", mode, ir.Constant(_I64, FAST))) as branches:
+            for fast, branch in zip((True, False), branches):
+                with branch:
+                    t = [tanh_ir(b, self.fma, g, fast) for g in gates]
+                    i, f, o = (b.call(self.fma, [t[q], half, half]) for q in (0, 1, 3))
+                    c = b.call(self.fma, [i, t[2], b.fmul(f, cell)])
+                    results.append((b.block, c, b.fmul(o, tanh_ir(b, self.fma, c, fast))))
+        c, h = b.phi(_VEC), b.phi(_VEC)
+        for block, c_, h_ in results:
+            c.add_incoming(c_, block)
+            h.add_incoming(h_, block)
+        b.store(c, cell_p, align=4)
+        b.store(h, self.vector(s_p, out_at), align=4)
+
+
+def _step_codegen(context, builder, sig, args):
+    code = _IR(context, builder, sig, args)
+    w_p, w_at, s_p, in_at, n_in, h_at, hidden, cell_at, out_at, mode = code.arrays
+    code.update(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden), s_p, cell_at, out_at, mode)
+    return context.get_dummy_value()
+
+
+def _gates_codegen(context, builder, sig, args):
+    code = _IR(context, builder, sig, args)
+    w_p, w_at, s_p, in_at, n_in, h_at, hidden, z_at = code.arrays
+    for q, gate in enumerate(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden)):
+        builder.store(gate, code.vector(s_p, code.at(z_at, q * UNITS)), align=4)
+    return context.get_dummy_value()
+
+
+def _update_codegen(context, builder, sig, args):
+    code = _IR(context, builder, sig, args)
+    s_p, z_at, cell_at, out_at, mode = code.arrays
+    gates = [builder.load(code.vector(s_p, code.at(z_at, q * UNITS)), align=4) for q in range(4)]
+    code.update(gates, s_p, cell_at, out_at, mode)
+    return context.get_dummy_value()
+
+
+_I = types.int64
+
+
+@intrinsic
+def _step(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, cell_at, out_at, mode):
+    """One step of one block of UNITS units: its gates from w[w_at:] (_pack_layer's block), the input
+    s[in_at:][:n_in] and the previous h s[h_at:][:hidden]; updates its cell s[cell_at:][:UNITS] and
+    writes its new h to s[out_at:][:UNITS]."""
+    return types.void(w, _I, s, _I, _I, _I, _I, _I, _I, _I), _step_codegen
+
+
+@intrinsic
+def _gates(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, z_at):
+    """_step's first half: the block's gates to s[z_at:][:_GATES]."""
+    return types.void(w, _I, s, _I, _I, _I, _I, _I), _gates_codegen
+
+
+@intrinsic
+def _update(typingctx, s, z_at, cell_at, out_at, mode):
+    """_step's second half, from the gates at s[z_at:]."""
+    return types.void(s, _I, _I, _I, _I), _update_codegen
 
 
 @njit(cache=True, error_model="numpy")
@@ -62,39 +229,34 @@ def _load_initial_state(layout, weights, state):
     hidden = layout[_HIDDEN]
     for layer in range(layout[_N_LAYERS]):
         rec = _LAYERS + _LAYER_RECORD * layer
-        h = state[layout[rec + _XH] + layout[rec + _IN]:layout[rec + _XH] + layout[rec + _IN] + hidden]
-        c = state[layout[rec + _CELL]:layout[rec + _CELL] + hidden]
         for j in range(hidden):
-            h[j] = weights[layout[rec + _H0] + j]
-            c[j] = weights[layout[rec + _C0] + j]
+            state[layout[rec + _H] + j] = weights[layout[rec + _H0] + j]
+            state[layout[rec + _CELL] + j] = weights[layout[rec + _C0] + j]
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _layer(layout, weights, state, rec, x, seq, m, ifgo, hidden, mode):
-    """One LSTM layer over m samples: input x[t] (layer 0) or seq[t] (the layer below); seq[t] <- h."""
-    n_in = layout[rec + _IN]
-    cols = n_in + hidden
-    xh = state[layout[rec + _XH]:layout[rec + _XH] + cols]
-    h = xh[n_in:]
-    cell = state[layout[rec + _CELL]:layout[rec + _CELL] + hidden]
-    w = weights[layout[rec + _W]:layout[rec + _W] + 4 * hidden * cols].reshape((4 * hidden, cols))
-    bias = weights[layout[rec + _B]:layout[rec + _B] + 4 * hidden]
+@njit(cache=True, error_model="numpy")
+def _layer(layout, weights, state, rec, m, in_at, in_stride, out_at):
+    """One LSTM layer over m samples: input rows state[in_at + t*in_stride:][:n_in]; its h at time t
+    goes to row t of the (m, width) sequence at out_at, and its last h to its state."""
+    hidden, blocks = layout[_HIDDEN], layout[_BLOCKS]
+    width = blocks * UNITS
+    n_in, h_at, cell_at, w_at = layout[rec + _IN], layout[rec + _H], layout[rec + _CELL], layout[rec + _W]
+    block_weights = (1 + n_in + hidden) * _GATES
+    mode, z_at = layout[_MODE], layout[_Z]
     for t in range(m):
-        if rec == _LAYERS:
-            xh[0] = x[t]
-        else:
-            for j in range(n_in):
-                xh[j] = seq[t, j]
-        for r in range(4 * hidden):
-            acc = bias[r]
-            for j in range(cols):
-                acc += w[r, j] * xh[j]
-            ifgo[r] = acc
-        for j in range(hidden):  # torch's gate order: input, forget, cell (g), output
-            cell[j] = (sigmoid_mode(ifgo[hidden + j], mode) * cell[j]
-                       + sigmoid_mode(ifgo[j], mode) * tanh_mode(ifgo[2 * hidden + j], mode))
-            h[j] = sigmoid_mode(ifgo[3 * hidden + j], mode) * tanh_mode(cell[j], mode)
-            seq[t, j] = h[j]
+        prev, out = h_at if t == 0 else out_at + (t - 1) * width, out_at + t * width
+        if blocks == 1:
+            _step(weights, w_at, state, in_at + t * in_stride, n_in, prev, hidden, cell_at, out, mode)
+            continue
+        # all blocks' sums, then all updates: the blocks' activation chains overlap, as they would
+        # not if each block's sums waited behind the previous block's activations
+        for b in range(blocks):
+            _gates(weights, w_at + b * block_weights, state, in_at + t * in_stride, n_in, prev, hidden,
+                   z_at + b * _GATES)
+        for b in range(blocks):
+            _update(state, z_at + b * _GATES, cell_at + b * UNITS, out + b * UNITS, mode)
+    for j in range(width):
+        state[h_at + j] = state[out_at + (m - 1) * width + j]
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -103,19 +265,21 @@ def process(layout, weights, state, cursor, x, y):
     if cursor[0] == 0:
         _load_initial_state(layout, weights, state)
         cursor[0] = 1
-    hidden, mode = layout[_HIDDEN], layout[_MODE]
-    ifgo = state[layout[_IFGO]:layout[_IFGO] + 4 * hidden]
-    seq = state[layout[_SEQ]:layout[_SEQ] + CHUNK * hidden].reshape((CHUNK, hidden))
+    hidden, width = layout[_HIDDEN], layout[_BLOCKS] * UNITS
     w_head = weights[layout[_W_HEAD]:layout[_W_HEAD] + hidden]
     b_head = weights[layout[_B_HEAD]]
+    x_at, seq = layout[_X], layout[_SEQ]
     for start in range(0, x.shape[0], CHUNK):
         m = min(CHUNK, x.shape[0] - start)
+        for t in range(m):
+            state[x_at + t] = x[start + t]
+        in_at, in_stride = x_at, 1
         for layer in range(layout[_N_LAYERS]):
-            _layer(layout, weights, state, _LAYERS + _LAYER_RECORD * layer, x[start:start + m], seq, m, ifgo,
-                   hidden, mode)
-        out = y[start:start + m]
+            out_at = seq + (layer % 2) * CHUNK * width
+            _layer(layout, weights, state, _LAYERS + _LAYER_RECORD * layer, m, in_at, in_stride, out_at)
+            in_at, in_stride = out_at, width
         for t in range(m):
             acc = b_head
             for j in range(hidden):
-                acc += w_head[j] * seq[t, j]
-            out[t] = acc
+                acc += w_head[j] * state[in_at + t * width + j]
+            y[start + t] = acc
