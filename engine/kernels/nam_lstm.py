@@ -36,48 +36,56 @@ from numba.extending import intrinsic
 from engine.formats.nam.model import NamLSTM
 from engine.kernels.activations import FAST, tanh_ir
 from engine.kernels.packing import WeightPacker
+from engine.kernels.tile import LANES
 
 FAMILY = 3
 CHUNK = 512  # longest run one layer processes at once; longer blocks are split (same result)
-UNITS = 8  # hidden units per block: one AVX register per gate, two NEON registers
-_GATES = 4 * UNITS  # a block's gate vector: i, f, g, o of its UNITS units
+NARROW = 8  # units in a block of a small LSTM: one AVX register per gate, two NEON registers
+WIDE = LANES  # units in the blocks of a wider one: 16 with AVX-512 (half the instructions), else 8
 
-_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _BLOCKS, _W_HEAD, _B_HEAD, _X, _SEQ, _Z = range(10)
-_LAYERS = 10
+_FAMILY, _MODE, _N_LAYERS, _HIDDEN, _UNITS, _BLOCKS, _W_HEAD, _B_HEAD, _X, _SEQ, _Z = range(11)
+_LAYERS = 11
 _IN, _W, _H0, _C0, _H, _CELL = range(6)
 _LAYER_RECORD = 6
 
-_VEC = ir.VectorType(ir.FloatType(), UNITS)
 _I64 = ir.IntType(64)
 _SIGMOID_ROWS = np.array([0.5, 0.5, 1.0, 0.5], np.float32)  # i, f, o: sigmoid(z) from tanh(z / 2)
 
 
-def _pack_layer(w: np.ndarray, b: np.ndarray, hidden: int, blocks: int) -> np.ndarray:
-    """Per block of UNITS units: its gate bias, then one gate vector per column of [x; h]:
-    (blocks, 1 + columns, 4, UNITS), zero for padded units, the sigmoid rows halved."""
+def block_units(hidden: int) -> int:
+    """WIDE where its blocks pad `hidden` no more than NARROW's would (16, 32, 12 with AVX-512), else
+    NARROW (3, 8, 24): a wide block does the work of two narrow ones in half the instructions, but a
+    padded lane costs as much as a used one."""
+    return WIDE if -hidden % WIDE <= -hidden % NARROW else NARROW
+
+
+def _pack_layer(w: np.ndarray, b: np.ndarray, hidden: int, blocks: int, units: int) -> np.ndarray:
+    """Per block of `units` units: its gate bias, then one gate vector per column of [x; h]:
+    (blocks, 1 + columns, 4, units), zero for padded units, the sigmoid rows halved."""
     cols = w.shape[1]
-    packed = np.zeros((4, blocks * UNITS, 1 + cols), np.float32)
+    packed = np.zeros((4, blocks * units, 1 + cols), np.float32)
     packed[:, :hidden, 0] = b.reshape(4, hidden)
     packed[:, :hidden, 1:] = w.reshape(4, hidden, cols)
     packed *= _SIGMOID_ROWS[:, None, None]
-    return packed.reshape(4, blocks, UNITS, 1 + cols).transpose(1, 3, 0, 2)
+    return packed.reshape(4, blocks, units, 1 + cols).transpose(1, 3, 0, 2)
 
 
 def build(model: NamLSTM, fast: bool):
     """Pack `model` into (layout, weights, state, cursor) for `process`."""
     hidden = model.hidden_size
-    blocks = -(-hidden // UNITS)
-    width = blocks * UNITS
+    units = block_units(hidden)
+    blocks = -(-hidden // units)
+    width = blocks * units
     layout = np.zeros(_LAYERS + _LAYER_RECORD * model.num_layers, np.int64)
     layout[_FAMILY], layout[_MODE], layout[_N_LAYERS], layout[_HIDDEN] = FAMILY, int(fast), model.num_layers, hidden
-    layout[_BLOCKS] = blocks
+    layout[_UNITS], layout[_BLOCKS] = units, blocks
     put = (packer := WeightPacker()).put
 
     state_size = 0
     for layer in range(model.num_layers):
         rec = _LAYERS + _LAYER_RECORD * layer
         layout[rec + _IN] = model.w[layer].shape[1] - hidden
-        layout[rec + _W] = put(_pack_layer(model.w[layer], model.b[layer], hidden, blocks))
+        layout[rec + _W] = put(_pack_layer(model.w[layer], model.b[layer], hidden, blocks, units))
         layout[rec + _H0] = put(model.h0[layer])
         layout[rec + _C0] = put(model.c0[layer])
         layout[rec + _H], layout[rec + _CELL] = state_size, state_size + width
@@ -85,58 +93,58 @@ def build(model: NamLSTM, fast: bool):
     layout[_W_HEAD] = put(model.head_weight)
     layout[_B_HEAD] = put([model.head_bias])
     layout[_Z] = state_size
-    layout[_X] = state_size + blocks * _GATES
+    layout[_X] = state_size + 4 * width
     layout[_SEQ] = layout[_X] + CHUNK
     state_size = layout[_SEQ] + 2 * CHUNK * width
     return layout, packer.array(), np.zeros(state_size, np.float32), np.zeros(1, np.int64)
 
 
 class _IR:
-    """The IR of a step's two halves on one block of units, for the intrinsics below."""
+    """The IR of a step's two halves on one block of `units` units, for the intrinsics below."""
 
-    def __init__(self, context, builder, sig, args):
-        self.builder = builder
-        self.fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
-                                                  f"llvm.fma.v{UNITS}f32")
+    def __init__(self, context, builder, sig, args, units):
+        self.builder, self.units, self.vec = builder, units, ir.VectorType(ir.FloatType(), units)
+        self.fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(self.vec, [self.vec] * 3),
+                                                  f"llvm.fma.v{units}f32")
         self.arrays = [context.make_array(ty)(context, builder, arg).data if isinstance(ty, types.Array) else arg
                        for ty, arg in zip(sig.args, args)]
 
     def vector(self, ptr, at):
-        return self.builder.bitcast(self.builder.gep(ptr, [at]), _VEC.as_pointer())
+        return self.builder.bitcast(self.builder.gep(ptr, [at]), self.vec.as_pointer())
 
-    def at(self, index, *offsets):
-        """index + sum(offsets), the offsets Python ints or IR values."""
-        for offset in offsets:
-            index = self.builder.add(index, ir.Constant(_I64, offset) if isinstance(offset, int) else offset)
-        return index
+    def at(self, index, offset):
+        return self.builder.add(index, ir.Constant(_I64, offset) if isinstance(offset, int) else offset)
+
+    def splat(self, value):
+        return ir.Constant(self.vec, [value] * self.units)
 
     def broadcast(self, ptr, at):
         b = self.builder
-        scalar = b.insert_element(ir.Constant(_VEC, ir.Undefined), b.load(b.gep(ptr, [at])),
+        scalar = b.insert_element(ir.Constant(self.vec, ir.Undefined), b.load(b.gep(ptr, [at])),
                                   ir.Constant(ir.IntType(32), 0))
-        return b.shuffle_vector(scalar, ir.Constant(_VEC, ir.Undefined),
-                                ir.Constant(ir.VectorType(ir.IntType(32), UNITS), [0] * UNITS))
+        return b.shuffle_vector(scalar, ir.Constant(self.vec, ir.Undefined),
+                                ir.Constant(ir.VectorType(ir.IntType(32), self.units), [0] * self.units))
 
     def columns(self, gates, count, s_p, src_at, w_p, w_from):
-        """gates + sum over j < count of w[w_from + j*_GATES + q*UNITS:][:UNITS] * s[src_at + j], in j order."""
+        """gates + sum over j < count of w[w_from + (4j + q)*units:][:units] * s[src_at + j], in j order."""
         b, zero = self.builder, ir.Constant(_I64, 0)
         entry = b.block
         loop, done = b.append_basic_block("lstm.col"), b.append_basic_block("lstm.col.done")
         b.cbranch(b.icmp_signed(">", count, zero), loop, done)
         b.position_at_end(loop)
         j = b.phi(_I64)
-        acc = [b.phi(_VEC) for _ in gates]
+        acc = [b.phi(self.vec) for _ in gates]
         x = self.broadcast(s_p, b.add(src_at, j))
-        row = b.add(w_from, b.mul(j, ir.Constant(_I64, _GATES)))
-        new = [b.call(self.fma, [b.load(self.vector(w_p, self.at(row, q * UNITS)), align=4), x, a])
+        row = b.add(w_from, b.mul(j, ir.Constant(_I64, 4 * self.units)))
+        new = [b.call(self.fma, [b.load(self.vector(w_p, self.at(row, q * self.units)), align=4), x, a])
                for q, a in enumerate(acc)]
         j1 = self.at(j, 1)
         b.cbranch(b.icmp_signed("<", j1, count), loop, done)
         j.add_incoming(zero, entry)
         j.add_incoming(j1, loop)
         b.position_at_end(done)
-        totals = [b.phi(_VEC) for _ in gates]
-        for phis, block in ((acc, loop), (totals, done)):
+        totals = [b.phi(self.vec) for _ in gates]
+        for phis in (acc, totals):
             for phi, start, end in zip(phis, gates, new):
                 phi.add_incoming(start, entry)
                 phi.add_incoming(end, loop)
@@ -145,15 +153,15 @@ class _IR:
     def gates(self, w_p, w_at, s_p, in_at, n_in, h_at, hidden):
         """The block's four gate vectors: bias, input columns and the first half of h's columns in one
         chain, the second half of h's in another (the two run in parallel: the step waits on h)."""
-        b = self.builder
-        gates = [b.load(self.vector(w_p, self.at(w_at, q * UNITS)), align=4) for q in range(4)]
-        w_x = self.at(w_at, _GATES)
+        b, row = self.builder, ir.Constant(_I64, 4 * self.units)
+        gates = [b.load(self.vector(w_p, self.at(w_at, q * self.units)), align=4) for q in range(4)]
+        w_x = self.at(w_at, 4 * self.units)
         gates = self.columns(gates, n_in, s_p, in_at, w_p, w_x)
-        w_h = self.at(w_x, b.mul(n_in, ir.Constant(_I64, _GATES)))
+        w_h = self.at(w_x, b.mul(n_in, row))
         first = b.ashr(hidden, ir.Constant(_I64, 1))
         gates = self.columns(gates, first, s_p, h_at, w_p, w_h)
-        rest = self.columns([ir.Constant(_VEC, [0.0] * UNITS)] * 4, b.sub(hidden, first), s_p, self.at(h_at, first),
-                            w_p, self.at(w_h, b.mul(first, ir.Constant(_I64, _GATES))))
+        rest = self.columns([self.splat(0.0)] * 4, b.sub(hidden, first), s_p, self.at(h_at, first), w_p,
+                            self.at(w_h, b.mul(first, row)))
         return [b.fadd(g, r) for g, r in zip(gates, rest)]
 
     def update(self, gates, s_p, cell_at, out_at, mode):
@@ -161,7 +169,7 @@ class _IR:
         b = self.builder
         cell_p = self.vector(s_p, cell_at)
         cell = b.load(cell_p, align=4)
-        half = ir.Constant(_VEC, [0.5] * UNITS)
+        half = self.splat(0.5)
         results = []
         with b.if_else(b.icmp_signed("==", mode, ir.Constant(_I64, FAST))) as branches:
             for fast, branch in zip((True, False), branches):
@@ -170,7 +178,7 @@ class _IR:
                     i, f, o = (b.call(self.fma, [t[q], half, half]) for q in (0, 1, 3))
                     c = b.call(self.fma, [i, t[2], b.fmul(f, cell)])
                     results.append((b.block, c, b.fmul(o, tanh_ir(b, self.fma, c, fast))))
-        c, h = b.phi(_VEC), b.phi(_VEC)
+        c, h = b.phi(self.vec), b.phi(self.vec)
         for block, c_, h_ in results:
             c.add_incoming(c_, block)
             h.add_incoming(h_, block)
@@ -178,50 +186,54 @@ class _IR:
         b.store(h, self.vector(s_p, out_at), align=4)
 
 
-def _step_codegen(context, builder, sig, args):
-    code = _IR(context, builder, sig, args)
-    w_p, w_at, s_p, in_at, n_in, h_at, hidden, cell_at, out_at, mode = code.arrays
-    code.update(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden), s_p, cell_at, out_at, mode)
-    return context.get_dummy_value()
-
-
-def _gates_codegen(context, builder, sig, args):
-    code = _IR(context, builder, sig, args)
-    w_p, w_at, s_p, in_at, n_in, h_at, hidden, z_at = code.arrays
-    for q, gate in enumerate(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden)):
-        builder.store(gate, code.vector(s_p, code.at(z_at, q * UNITS)), align=4)
-    return context.get_dummy_value()
-
-
-def _update_codegen(context, builder, sig, args):
-    code = _IR(context, builder, sig, args)
-    s_p, z_at, cell_at, out_at, mode = code.arrays
-    gates = [builder.load(code.vector(s_p, code.at(z_at, q * UNITS)), align=4) for q in range(4)]
-    code.update(gates, s_p, cell_at, out_at, mode)
-    return context.get_dummy_value()
-
-
 _I = types.int64
 
 
-@intrinsic
-def _step(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, cell_at, out_at, mode):
-    """One step of one block of UNITS units: its gates from w[w_at:] (_pack_layer's block), the input
-    s[in_at:][:n_in] and the previous h s[h_at:][:hidden]; updates its cell s[cell_at:][:UNITS] and
-    writes its new h to s[out_at:][:UNITS]."""
-    return types.void(w, _I, s, _I, _I, _I, _I, _I, _I, _I), _step_codegen
+def _intrinsics(units: int):
+    """(step, gates, update) for blocks of `units` units, as numba intrinsics:
+    step(w, w_at, s, in_at, n_in, h_at, hidden, cell_at, out_at, mode): one step of the block, its gates
+    from w[w_at:] (_pack_layer's block), the input s[in_at:][:n_in] and the previous h s[h_at:][:hidden];
+    updates its cell s[cell_at:][:units] and writes its new h to s[out_at:][:units].
+    gates(w, w_at, s, in_at, n_in, h_at, hidden, z_at): step's first half, the gates to s[z_at:][:4*units].
+    update(s, z_at, cell_at, out_at, mode): step's second half, from the gates at s[z_at:]."""
+
+    def step_codegen(context, builder, sig, args):
+        code = _IR(context, builder, sig, args, units)
+        w_p, w_at, s_p, in_at, n_in, h_at, hidden, cell_at, out_at, mode = code.arrays
+        code.update(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden), s_p, cell_at, out_at, mode)
+        return context.get_dummy_value()
+
+    def gates_codegen(context, builder, sig, args):
+        code = _IR(context, builder, sig, args, units)
+        w_p, w_at, s_p, in_at, n_in, h_at, hidden, z_at = code.arrays
+        for q, gate in enumerate(code.gates(w_p, w_at, s_p, in_at, n_in, h_at, hidden)):
+            builder.store(gate, code.vector(s_p, code.at(z_at, q * units)), align=4)
+        return context.get_dummy_value()
+
+    def update_codegen(context, builder, sig, args):
+        code = _IR(context, builder, sig, args, units)
+        s_p, z_at, cell_at, out_at, mode = code.arrays
+        gates = [builder.load(code.vector(s_p, code.at(z_at, q * units)), align=4) for q in range(4)]
+        code.update(gates, s_p, cell_at, out_at, mode)
+        return context.get_dummy_value()
+
+    @intrinsic
+    def step(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, cell_at, out_at, mode):
+        return types.void(w, _I, s, _I, _I, _I, _I, _I, _I, _I), step_codegen
+
+    @intrinsic
+    def gates(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, z_at):
+        return types.void(w, _I, s, _I, _I, _I, _I, _I), gates_codegen
+
+    @intrinsic
+    def update(typingctx, s, z_at, cell_at, out_at, mode):
+        return types.void(s, _I, _I, _I, _I), update_codegen
+
+    return step, gates, update
 
 
-@intrinsic
-def _gates(typingctx, w, w_at, s, in_at, n_in, h_at, hidden, z_at):
-    """_step's first half: the block's gates to s[z_at:][:_GATES]."""
-    return types.void(w, _I, s, _I, _I, _I, _I, _I), _gates_codegen
-
-
-@intrinsic
-def _update(typingctx, s, z_at, cell_at, out_at, mode):
-    """_step's second half, from the gates at s[z_at:]."""
-    return types.void(s, _I, _I, _I, _I), _update_codegen
+_step_narrow, _gates_narrow, _update_narrow = _intrinsics(NARROW)
+_step_wide, _gates_wide, _update_wide = _intrinsics(WIDE)
 
 
 @njit(cache=True, error_model="numpy")
@@ -238,23 +250,31 @@ def _load_initial_state(layout, weights, state):
 def _layer(layout, weights, state, rec, m, in_at, in_stride, out_at):
     """One LSTM layer over m samples: input rows state[in_at + t*in_stride:][:n_in]; its h at time t
     goes to row t of the (m, width) sequence at out_at, and its last h to its state."""
-    hidden, blocks = layout[_HIDDEN], layout[_BLOCKS]
-    width = blocks * UNITS
+    hidden, units, blocks = layout[_HIDDEN], layout[_UNITS], layout[_BLOCKS]
+    wide, width = units != NARROW, blocks * units
     n_in, h_at, cell_at, w_at = layout[rec + _IN], layout[rec + _H], layout[rec + _CELL], layout[rec + _W]
-    block_weights = (1 + n_in + hidden) * _GATES
+    block_weights = (1 + n_in + hidden) * 4 * units
     mode, z_at = layout[_MODE], layout[_Z]
     for t in range(m):
-        prev, out = h_at if t == 0 else out_at + (t - 1) * width, out_at + t * width
+        prev, out, x_at = h_at if t == 0 else out_at + (t - 1) * width, out_at + t * width, in_at + t * in_stride
         if blocks == 1:
-            _step(weights, w_at, state, in_at + t * in_stride, n_in, prev, hidden, cell_at, out, mode)
+            if wide:
+                _step_wide(weights, w_at, state, x_at, n_in, prev, hidden, cell_at, out, mode)
+            else:
+                _step_narrow(weights, w_at, state, x_at, n_in, prev, hidden, cell_at, out, mode)
             continue
         # all blocks' sums, then all updates: the blocks' activation chains overlap, as they would
         # not if each block's sums waited behind the previous block's activations
         for b in range(blocks):
-            _gates(weights, w_at + b * block_weights, state, in_at + t * in_stride, n_in, prev, hidden,
-                   z_at + b * _GATES)
+            if wide:
+                _gates_wide(weights, w_at + b * block_weights, state, x_at, n_in, prev, hidden, z_at + 4 * b * units)
+            else:
+                _gates_narrow(weights, w_at + b * block_weights, state, x_at, n_in, prev, hidden, z_at + 4 * b * units)
         for b in range(blocks):
-            _update(state, z_at + b * _GATES, cell_at + b * UNITS, out + b * UNITS, mode)
+            if wide:
+                _update_wide(state, z_at + 4 * b * units, cell_at + b * units, out + b * units, mode)
+            else:
+                _update_narrow(state, z_at + 4 * b * units, cell_at + b * units, out + b * units, mode)
     for j in range(width):
         state[h_at + j] = state[out_at + (m - 1) * width + j]
 
@@ -265,7 +285,7 @@ def process(layout, weights, state, cursor, x, y):
     if cursor[0] == 0:
         _load_initial_state(layout, weights, state)
         cursor[0] = 1
-    hidden, width = layout[_HIDDEN], layout[_BLOCKS] * UNITS
+    hidden, width = layout[_HIDDEN], layout[_UNITS] * layout[_BLOCKS]
     w_head = weights[layout[_W_HEAD]:layout[_W_HEAD] + hidden]
     b_head = weights[layout[_B_HEAD]]
     x_at, seq = layout[_X], layout[_SEQ]

@@ -190,9 +190,10 @@ def test_bad_allowed_channels_are_one_clear_line(tmp_path):
         load_model(tmp_path / "s.nam")
 
 
-@pytest.mark.parametrize("hidden, layers", [(3, 1), (8, 2), (5, 3)])
+@pytest.mark.parametrize("hidden, layers", [(3, 1), (8, 2), (5, 3), (12, 1), (16, 1), (24, 2), (32, 1)])
 def test_lstm_agrees_with_float64_reference(hidden, layers):
-    """Stacked layers run layer-major over each block: check them against a per-sample reference."""
+    """Stacked layers run layer-major over each block: check them against a per-sample reference,
+    for one block of units, several (16 and up), and the wide blocks AVX-512 gets (12, 16, 32)."""
     from engine.models import nam_lstm_model
     from support.nam_reference import lstm_forward, random_lstm
     weights = random_lstm(hidden, layers, seed=hidden)
