@@ -35,7 +35,7 @@ from numba.extending import intrinsic
 
 from engine.formats.nam.model import NamLSTM
 from engine.kernels.activations import FAST, tanh_ir
-from engine.kernels.packing import WeightPacker
+from engine.kernels.packing import ALIGN, WeightPacker, aligned
 from engine.kernels.tile import LANES
 
 FAMILY = 3
@@ -53,10 +53,10 @@ _SIGMOID_ROWS = np.array([0.5, 0.5, 1.0, 0.5], np.float32)  # i, f, o: sigmoid(z
 
 
 def block_units(hidden: int) -> int:
-    """WIDE where its blocks pad `hidden` no more than NARROW's would (16, 32, 12 with AVX-512), else
-    NARROW (3, 8, 24): a wide block does the work of two narrow ones in half the instructions, but a
-    padded lane costs as much as a used one."""
-    return WIDE if -hidden % WIDE <= -hidden % NARROW else NARROW
+    """NARROW for up to NARROW units, else WIDE: a block of 16 costs about 1.3 blocks of 8 here (the
+    same instructions on twice the lanes, but longer divisions), so it pays from 9 units on even where
+    it pads more (24 units: 2 blocks of 16 are 15-20% faster than 3 of 8 on the bench machine)."""
+    return NARROW if hidden <= NARROW else WIDE
 
 
 def _pack_layer(w: np.ndarray, b: np.ndarray, hidden: int, blocks: int, units: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def build(model: NamLSTM, fast: bool):
     for layer in range(model.num_layers):
         rec = _LAYERS + _LAYER_RECORD * layer
         layout[rec + _IN] = model.w[layer].shape[1] - hidden
-        layout[rec + _W] = put(_pack_layer(model.w[layer], model.b[layer], hidden, blocks, units))
+        layout[rec + _W] = put(_pack_layer(model.w[layer], model.b[layer], hidden, blocks, units), ALIGN // 4)
         layout[rec + _H0] = put(model.h0[layer])
         layout[rec + _C0] = put(model.c0[layer])
         layout[rec + _H], layout[rec + _CELL] = state_size, state_size + width
@@ -96,7 +96,8 @@ def build(model: NamLSTM, fast: bool):
     layout[_X] = state_size + 4 * width
     layout[_SEQ] = layout[_X] + CHUNK
     state_size = layout[_SEQ] + 2 * CHUNK * width
-    return layout, packer.array(), np.zeros(state_size, np.float32), np.zeros(1, np.int64)
+    # aligned arrays and block offsets: no vector load straddles two cache lines
+    return layout, aligned(packer.array()), aligned(np.zeros(state_size, np.float32)), np.zeros(1, np.int64)
 
 
 class _IR:
