@@ -1,6 +1,8 @@
 """ampemu's NAM kernels against NeuralAmpModelerCore's own `benchmodel`, alternately, in one run.
 
 Run: .venv/bin/python benchmarks/bench_nam_core.py --core PATH/TO/benchmodel [--rounds 7] [--models standard,A2-Lite]
+     (--models LSTM,LSTM-8,LSTM-16,LSTM-24x3,LSTM-32: Core's example LSTM, hidden 3, and LSTMs of the
+     sizes people train, random weights written to a temporary .nam for both players)
      (or under pytest with NAM_CORE_BENCHMODEL=PATH: .venv/bin/python -m pytest benchmarks/bench_nam_core.py -s;
      it skips, saying why, when no benchmodel is given)
 Build benchmodel from NeuralAmpModelerCore's sources (docs/benchmarks.md has the command; -O3 -march=native).
@@ -20,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,9 +48,22 @@ MODELS = {
     "A2-Full": ("nam-a2/fuzzface_a2.nam", 1.0),
     "A2-Lite": ("nam-a2/fuzzface_a2.nam", 0.25),
     "LSTM": ("nam-a2/lstm.nam", None),
+    **{f"LSTM-{size}": (None, None) for size in ("8", "16", "24x3", "32")},
 }
 ENV = "NAM_CORE_BENCHMODEL"
 CLOCKS = ("wall", "cpu", "block")  # whole loop wall time, its CPU time, the median block's wall time
+
+
+def model_path(name: str, folder: Path) -> Path:
+    """The file of MODELS[name]: under models/, or for "LSTM-HxL" (L = 1 if absent) a random-weight
+    LSTM of hidden size H and L layers written into `folder`."""
+    file = MODELS[name][0]
+    if file is not None:
+        return data_file("models", *file.split("/"))
+    from engine.formats.nam import write_nam
+    from support.nam_reference import random_lstm
+    hidden, _, layers = name.removeprefix("LSTM-").partition("x")
+    return write_nam(random_lstm(int(hidden), int(layers or 1), seed=int(hidden)), folder / f"{name}.nam")
 
 
 def core_rtf(benchmodel: str, path: Path, slim: float | None, exact: bool = False) -> dict:
@@ -92,28 +108,29 @@ def compare(benchmodel: str, names, modes=("exact", "fast"), rounds: int = 7, co
     x = bench_signal(AUDIO_SECONDS, RATE)[:BLOCK * BLOCKS]
     y = np.empty_like(x)
     rows = []
-    for name in names:
-        file, slim = MODELS[name]
-        path = data_file("models", *file.split("/"))
-        models = {mode: load_model(path, fast=mode == "fast", slim=slim) for mode in modes}
-        for model in models.values():
-            ours_rtf(model, x, y)  # compile or load the kernels, warm the caches
-        core_rtf(benchmodel, path, slim)
-        runs = {key: [] for key in ("core", *(["core_exact"] if core_exact else []), *modes)}
-        for _ in range(rounds):
-            runs["core"].append(core_rtf(benchmodel, path, slim))
-            if core_exact:
-                runs["core_exact"].append(core_rtf(benchmodel, path, slim, exact=True))
-            for mode, model in models.items():
-                runs[mode].append(ours_rtf(model, x, y))
-        target = resolve_target(str(path))
-        row = {"model": name, "rounds": rounds,
-               "macs_per_sample": (slimmed_target(target, slim) if slim is not None else target).macs_per_sample}
-        for key, found in runs.items():
-            for clock in CLOCKS:
-                values = [r[clock] for r in found if r[clock] is not None]
-                row[f"{key}_{clock}"] = round(float(np.median(values)), 5) if values else None
-        rows.append(row)
+    with tempfile.TemporaryDirectory(prefix="bench_nam_core_") as tmp:
+        for name in names:
+            slim = MODELS[name][1]
+            path = model_path(name, Path(tmp))
+            models = {mode: load_model(path, fast=mode == "fast", slim=slim) for mode in modes}
+            for model in models.values():
+                ours_rtf(model, x, y)  # compile or load the kernels, warm the caches
+            core_rtf(benchmodel, path, slim)
+            runs = {key: [] for key in ("core", *(["core_exact"] if core_exact else []), *modes)}
+            for _ in range(rounds):
+                runs["core"].append(core_rtf(benchmodel, path, slim))
+                if core_exact:
+                    runs["core_exact"].append(core_rtf(benchmodel, path, slim, exact=True))
+                for mode, model in models.items():
+                    runs[mode].append(ours_rtf(model, x, y))
+            target = resolve_target(str(path))
+            row = {"model": name, "rounds": rounds,
+                   "macs_per_sample": (slimmed_target(target, slim) if slim is not None else target).macs_per_sample}
+            for key, found in runs.items():
+                for clock in CLOCKS:
+                    values = [r[clock] for r in found if r[clock] is not None]
+                    row[f"{key}_{clock}"] = round(float(np.median(values)), 5) if values else None
+            rows.append(row)
     return rows
 
 

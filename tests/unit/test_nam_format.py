@@ -55,6 +55,21 @@ def test_round_trip_of_a_real_file_is_exact(tmp_path):
     assert (tmp_path / "copy.nam").read_bytes() == (tmp_path / "copy2.nam").read_bytes()
 
 
+def test_lstm_round_trip_is_exact(tmp_path):
+    """Core's example LSTM and a 3-layer one (the benchmark writes such files for Core to play)."""
+    from support.nam_reference import random_lstm
+    for original in (read_nam(data_file("models", "nam-a2", "lstm.nam")), random_lstm(5, 3, seed=1)):
+        again = read_nam(write_nam(original, tmp_path / "lstm.nam"))
+        assert again.num_layers == original.num_layers and again.hidden_size == original.hidden_size
+        for got, want in zip((*again.w, *again.b, *again.h0, *again.c0, again.head_weight),
+                             (*original.w, *original.b, *original.h0, *original.c0, original.head_weight)):
+            assert np.array_equal(got, want)
+        assert again.head_bias == np.float32(original.head_bias)
+    doc = json.loads(data_file("models", "nam-a2", "lstm.nam").read_text())
+    write_nam(read_nam(data_file("models", "nam-a2", "lstm.nam")), tmp_path / "core.nam")
+    assert json.loads((tmp_path / "core.nam").read_text())["weights"] == [float(np.float32(v)) for v in doc["weights"]]
+
+
 def test_training_style_export_round_trips(tmp_path):
     """What training will hand the writer: any shape, gated, every activation, LeakyReLU's slope."""
     model = random_nam([

@@ -43,8 +43,8 @@ channels, times its head_scale) replaces the raw input as every layer's conditio
 Features not implemented (blended gating, FiLM, grouped convs, a post-stack head, ConvNet, Linear, ...)
 are refused in one line that names the feature.
 
-Written: WaveNets (A1 arrays in the classic config, A2 arrays with every key NAM 0.13 writes) and
-SlimmableContainers of WaveNets (write.py).
+Written: WaveNets (A1 arrays in the classic config, A2 arrays with every key NAM 0.13 writes), LSTMs
+and SlimmableContainers of WaveNets (write.py).
 """
 
 from engine.formats.nam.activations import ACTIVATIONS, DEFAULT_NEGATIVE_SLOPE

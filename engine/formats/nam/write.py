@@ -1,6 +1,6 @@
 """Writing `.nam` files: a NamWaveNet (A1 arrays in the classic config, A2 arrays in NAM 0.13's full
-form) or a NamContainer of them, as the document NeuralAmpModelerCore loads, checked by reading it
-back with parse.py before it is written."""
+form), a NamLSTM, or a NamContainer of WaveNets, as the document NeuralAmpModelerCore loads, checked
+by reading it back with parse.py before it is written."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import numpy as np
 from engine.atomic import write_atomically
 from engine.errors import AmpemuError
 from engine.formats.nam.activations import DEFAULT_NEGATIVE_SLOPE
-from engine.formats.nam.model import NamContainer, NamLayerArray, NamWaveNet
-from engine.formats.nam.parse import _array_config, _check_version, _parse_container, _parse_wavenet, _weight_count
+from engine.formats.nam.model import NamContainer, NamLayerArray, NamLSTM, NamWaveNet
+from engine.formats.nam.parse import (_array_config, _check_version, _parse_container, _parse_lstm, _parse_wavenet,
+                                     _weight_count)
 from engine.formats.nam.slim import SLIM_METHOD
 
 
@@ -94,6 +95,20 @@ def to_document(model: NamWaveNet, outputs: int | None = 1) -> dict:
     return doc
 
 
+def lstm_document(model: NamLSTM) -> dict:
+    """The `.nam` document of an LSTM: per layer W (4H, in + H) row-major, b, h0, c0; then the head."""
+    parts = [p for layer in zip(model.w, model.b, model.h0, model.c0) for p in layer]
+    weights = [float(v) for p in (*parts, model.head_weight, [model.head_bias]) for v in np.asarray(p, np.float32).ravel()]
+    if not all(math.isfinite(v) for v in weights):
+        raise AmpemuError("model weights contain NaN or Infinity: training diverged; export an earlier checkpoint")
+    doc = {"version": model.version, "architecture": "LSTM",
+           "config": {"input_size": model.input_size, "hidden_size": model.hidden_size, "num_layers": model.num_layers},
+           "weights": weights, "sample_rate": int(model.sample_rate), "metadata": model.metadata}
+    _check_version("<export>", doc["version"])
+    _parse_lstm(doc, doc["config"], "<export>")
+    return doc
+
+
 def container_document(container: NamContainer) -> dict:
     """A SlimmableContainer document of WaveNets (NAM 0.13's layout: the submodels under config, no weights)."""
     if not all(isinstance(m, NamWaveNet) for _, m in container.submodels):
@@ -107,7 +122,8 @@ def container_document(container: NamContainer) -> dict:
     return doc
 
 
-def write_nam(model: NamWaveNet | NamContainer, path) -> Path:
+def write_nam(model: NamWaveNet | NamLSTM | NamContainer, path) -> Path:
     """Write `model` as a `.nam` file atomically (temp file + rename): never half a model on disk."""
-    doc = container_document(model) if isinstance(model, NamContainer) else to_document(model)
+    doc = (container_document(model) if isinstance(model, NamContainer)
+           else lstm_document(model) if isinstance(model, NamLSTM) else to_document(model))
     return write_atomically(path, json.dumps(doc, allow_nan=False))
