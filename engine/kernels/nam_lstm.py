@@ -5,17 +5,22 @@ engine/formats/nam/model.py (`NamLSTM`). Per sample and layer, with [x; h] the l
 previous hidden state: (i, f, g, o) = W [x; h] + b; c <- sigmoid(f) c + sigmoid(i) tanh(g);
 h <- sigmoid(o) tanh(c); layer l+1 reads layer l's h; the output is head . h_last + head_bias.
 
-An LSTM is a chain from sample to sample, so its speed is the latency of one step, not arithmetic
-throughput. One step of a block of UNITS hidden units is `_cell_block`, written in LLVM IR: the four
-gates of the block are four vectors of UNITS lanes (i, f, g, o of the same units in the same lanes),
-summed in registers over the columns of [x; h] (each column a broadcast and four FMAs), their
-activations computed on whole vectors, and the cell and hidden updates lane by lane: no shuffles, no
+An LSTM is a chain from sample to sample, so a small one's speed is the latency of one step and a
+large one's the throughput of its matrix-vector product. One step of a block of hidden units is
+written in LLVM IR (`_intrinsics`): the four gates of the block are four vectors (i, f, g, o of the
+same units in the same lanes), summed in registers over the columns of [x; h] (each column one
+broadcast and four FMAs; h's columns in two chains that run in parallel), their tanh computed on
+whole vectors (activations.tanh_ir), and the cell and hidden updates lane by lane: no shuffles, no
 scalar loop, nothing through memory but the cell and h. As numba loops the sums went through memory
-on every column (the gates, cell and inputs all lie in `state`, so LLVM cannot keep them in registers)
-and nothing vectorised. The weights are packed per block, gate-interleaved, with the hidden size
-padded to whole blocks by zero rows (a padded unit stays at c = h = 0); sigmoid(z) is computed as
-(1 + tanh(z / 2)) / 2 (activations.py) with the halving folded into the i, f and o rows at packing
-(exact: a power of two), so all four gates take one tanh.
+on every column (gates, cell and inputs all lie in `state`, so LLVM could not keep them in registers)
+and nothing vectorised: 1.0-1.3x NeuralAmpModelerCore's time on its hidden-3 LSTM, 3-20x on 8-32.
+A block is NARROW = 8 units up to 8 hidden units, else WIDE (16 with AVX-512: one zmm register per
+gate, else 8); the weights are packed per block, gate-interleaved, the hidden size padded to whole
+blocks by zero rows (a padded unit stays at c = h = 0), each layer's blocks on a cache line of
+64-byte aligned arrays. sigmoid(z) is (1 + tanh(z / 2)) / 2, with the halving folded into the i, f
+and o rows at packing (exact: a power of two), so all four gates take one vector tanh. With several
+blocks, a step sums every block's gates first and then updates them, so the blocks' activation
+chains overlap.
 
 Layer-major: layer l runs over the whole block (up to CHUNK samples) before layer l+1, writing its
 hidden sequence into one of two (CHUNK, width) buffers that layer l+1 reads; valid because layer l at
@@ -248,11 +253,13 @@ def _load_initial_state(layout, weights, state):
 
 
 @njit(cache=True, error_model="numpy")
-def _layer(layout, weights, state, rec, m, in_at, in_stride, out_at):
-    """One LSTM layer over m samples: input rows state[in_at + t*in_stride:][:n_in]; its h at time t
-    goes to row t of the (m, width) sequence at out_at, and its last h to its state."""
+def _layer(layout, weights, state, rec, m, in_at, out_at):
+    """One LSTM layer over m samples: input rows state[in_at + t*stride:][:n_in] (stride 1 for the first
+    layer's samples, else the layer below's width); its h at time t goes to row t of the (m, width)
+    sequence at out_at, and its last h to its state."""
     hidden, units, blocks = layout[_HIDDEN], layout[_UNITS], layout[_BLOCKS]
     wide, width = units != NARROW, blocks * units
+    in_stride = width if rec > _LAYERS else 1
     n_in, h_at, cell_at, w_at = layout[rec + _IN], layout[rec + _H], layout[rec + _CELL], layout[rec + _W]
     block_weights = (1 + n_in + hidden) * 4 * units
     mode, z_at = layout[_MODE], layout[_Z]
@@ -294,11 +301,11 @@ def process(layout, weights, state, cursor, x, y):
         m = min(CHUNK, x.shape[0] - start)
         for t in range(m):
             state[x_at + t] = x[start + t]
-        in_at, in_stride = x_at, 1
+        in_at = x_at
         for layer in range(layout[_N_LAYERS]):
             out_at = seq + (layer % 2) * CHUNK * width
-            _layer(layout, weights, state, _LAYERS + _LAYER_RECORD * layer, m, in_at, in_stride, out_at)
-            in_at, in_stride = out_at, width
+            _layer(layout, weights, state, _LAYERS + _LAYER_RECORD * layer, m, in_at, out_at)
+            in_at = out_at
         for t in range(m):
             acc = b_head
             for j in range(hidden):
