@@ -81,9 +81,9 @@ def tanh_ir(builder: ir.IRBuilder, fma, x, fast: bool):
     def splat(value):
         return ir.Constant(x.type, [float(value)] * x.type.count)
 
-    def clamp(v, limit):
-        v = builder.select(builder.fcmp_ordered(">", v, splat(-limit)), v, splat(-limit))
-        return builder.select(builder.fcmp_ordered("<", v, splat(limit)), v, splat(limit))
+    def clamp(v, limit):  # a NaN passes (unordered compares), so the engine's guard sees it and resets
+        v = builder.select(builder.fcmp_unordered(">", v, splat(-limit)), v, splat(-limit))
+        return builder.select(builder.fcmp_unordered("<", v, splat(limit)), v, splat(limit))
 
     def estrin(y, coefficients):
         """sum of coefficients[k] * y**k."""
@@ -99,7 +99,7 @@ def tanh_ir(builder: ir.IRBuilder, fma, x, fast: bool):
     # the clamped x's square is the square's min with the clamp's: the polynomials need not wait for the clamp
     limit = _FAST_CLAMP if fast else _CLAMP
     x2 = builder.fmul(x, x)
-    x2 = builder.select(builder.fcmp_ordered("<", x2, splat(limit * limit)), x2, splat(limit * limit))
+    x2 = builder.select(builder.fcmp_unordered("<", x2, splat(limit * limit)), x2, splat(limit * limit))
     x = clamp(x, limit)
     if fast:
         p = builder.fmul(x, estrin(x2, (135135.0, 17325.0, 378.0, 1.0)))
