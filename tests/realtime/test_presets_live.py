@@ -115,7 +115,9 @@ def test_storm_of_program_changes_every_block(server, tmp_path):
     print(f"storm: {len(sent)} program changes, {fades} fades, {waits} blocks waited for a reset, "
           f"peak {np.abs(recorded).max():.4f}, loudest preset alone {max(peaks):.4f}")
     assert fades > 100
-    assert np.abs(recorded).max() <= max(peaks) * 1.0001
+    # A voice switched in mid-note starts from its reset state, so it may peak a little over the same preset
+    # played from the start (0.11 % once); voices summed instead of crossfaded would reach up to twice.
+    assert np.abs(recorded).max() <= max(peaks) * 1.02
 
 
 class Listener:
