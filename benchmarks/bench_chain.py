@@ -26,18 +26,20 @@ from ampemu_tools.benchmarking import _wall_ns, bench_signal, chain_cost, chain_
 from engine.chain.chain import attach  # noqa: E402
 from engine.chain.settings import ChainSettings  # noqa: E402
 from engine.models import load_model  # noqa: E402
-from engine.realtime.block import render_block, warm_up  # noqa: E402
+from engine.kernels.dispatch import NAM_WAVENET, flags  # noqa: E402
+from engine.realtime.block import render, warm_up  # noqa: E402
 from engine.realtime.channel import Channel  # noqa: E402
 from support.data import data_file  # noqa: E402
 
 MODEL = ("models", "nam", "wavenet_a1_standard.nam")
+GATED, WAVENET, LSTM = flags(frozenset((NAM_WAVENET,)))  # MODEL's family: the callback compiled for it
 
 
 @njit(cache=True, error_model="numpy")
 def _timed_callbacks(d, x, y, block, times):
     for b in range(times.shape[0]):
         t0 = _wall_ns()
-        render_block(d, x[b * block:(b + 1) * block], y[b * block:(b + 1) * block], block)
+        render(GATED, WAVENET, LSTM, d, x[b * block:(b + 1) * block], y[b * block:(b + 1) * block], block)
         times[b] = _wall_ns() - t0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 
 from engine.chain import settings as chain_settings
@@ -20,7 +21,7 @@ from engine.errors import AmpemuError
 from engine.presets.bank import GAIN_RANGE_DB, default_bank_path, load_bank
 from engine.presets.current import load_current
 from engine.presets.footswitch import start_footswitches
-from engine.presets.live import CurrentPreset, Housekeeper, configure, load_presets
+from engine.presets.live import CurrentPreset, Housekeeper, compile_ahead, configure, load_presets
 from engine.realtime.channel import BLOCKS, MAX_BLOCK, NON_FINITE, Snapshot
 from engine.realtime.jack_host import server_settings
 from engine.realtime.memory import lock_memory, memory_use, release_compiler
@@ -172,7 +173,7 @@ def run(args) -> int:
                 housekeeper = Housekeeper(host.channel).start()
                 footswitches = start_footswitches(loaded.bank.footswitches, host.channel)
             if web_address:
-                web = _start_web(web_address, host, loaded, lambda: (restart.append(True), host.stop()))
+                web = _start_web(web_address, host, loaded, lambda: _restart_when_compiled(host, loaded, restart))
             playing = (f"preset '{loaded.names[host.channel.selected]}' of {len(models)}" if loaded
                        else models[0].name)
             print(f"ampemu run: playing {playing} ({models[host.channel.selected].description}; "
@@ -202,6 +203,22 @@ def run(args) -> int:
         print("ampemu run: restarting to load the bank", flush=True)
         os.execv(sys.executable, sys.orig_argv)
     return 0  # under systemd (Restart=always) the service manager starts us again
+
+
+def _restart_when_compiled(host, loaded, restart: list) -> None:
+    """The page's restart: on a thread of its own, compile what the saved bank needs that is not
+    compiled yet (a preset of another model family: minutes on a first start) while the current
+    sound plays, then stop the loop; run() then starts over and loads everything from the cache."""
+    def prepare():
+        try:
+            compile_ahead(load_bank(loaded.bank.path), host.channel.families, host.compile_callbacks,
+                          say=lambda line: print(f"ampemu run: {line}", flush=True))
+        except Exception as exc:  # noqa: BLE001  (the restart loads the bank again and reports it)
+            warn(f"could not prepare the saved bank ({exc}); restarting anyway")
+        restart.append(True)
+        host.stop()
+
+    threading.Thread(target=prepare, name="ampemu-restart", daemon=True).start()
 
 
 def _start_web(address, host, loaded, restart):

@@ -3,11 +3,13 @@
 A model is four flat arrays (layout, weights, state, cursor); layout[0] names its family. Containers
 and the real-time callback call `process_block` and never need to know which family runs.
 
-Compiling is the first start's cost (minutes), so code that plays one known model compiles only its
-family: `for_families({id})` makes the entry points with the other families' branches pruned before
-numba types them (their kernels are never compiled). `process_block` is the all-family one a bank of
-any models needs. The branches are numba closures over which families are compiled in; numba caches
-each set separately (its cache key hashes the closure's values).
+Compiling is the first start's cost (minutes), so code that plays known models compiles only their
+families: `for_families({id})` makes the entry points with the other families' branches pruned before
+numba types them (their kernels are never compiled); the real-time callbacks do the same for a bank's
+families (engine/realtime/block.py). `process_block` is the all-family one. The entry points are numba
+closures over which families are compiled in (three bools, `flags`); numba caches each set separately
+(its cache key hashes the closure's values, so a closure must hold plain values: a dispatcher in it
+would be pickled with its per-process id and never hit the cache).
 
 Every compiled function that calls a kernel through separately compiled functions links their code
 in and has LLVM optimise and generate machine code for all of it again: each level of such calls
@@ -33,7 +35,7 @@ _PROCESS = {GATED_WAVENET: gated_wavenet.process, NAM_WAVENET: nam_wavenet.proce
 
 
 @njit(inline="always", error_model="numpy")
-def _model_block(gated, wavenet, lstm, layout, weights, state, cursor, x, y):
+def model_block(gated, wavenet, lstm, layout, weights, state, cursor, x, y):
     """The branch of layout[0]'s family; `gated`, `wavenet`, `lstm` are compile-time constants (a
     closure's values), so numba prunes a family's branch, kernel and all, when it is not compiled in."""
     family = layout[0]
@@ -44,7 +46,7 @@ def _model_block(gated, wavenet, lstm, layout, weights, state, cursor, x, y):
     elif lstm and family == NAM_LSTM:
         nam_lstm.process(layout, weights, state, cursor, x, y)
     else:
-        y[:] = 0.0  # a family not compiled in: silence rather than garbage (never reached: build() checks)
+        y[:] = 0.0  # a family not compiled in: silence rather than garbage (never reached: callers compile theirs)
 
 
 class Kernels(NamedTuple):
@@ -53,17 +55,27 @@ class Kernels(NamedTuple):
     timed_blocks: Callable  # (model's 4 arrays, x, y, block, times, budget_ns) -> blocks timed
 
 
-@functools.cache
-def for_families(families: frozenset) -> Kernels:
-    """The entry points compiled for models of these kernel ids only (others play silence)."""
+def flags(families: frozenset) -> tuple[bool, bool, bool]:
+    """`model_block`'s (gated, wavenet, lstm) for these kernel ids; a closure over them prunes the rest."""
     unknown = set(families) - ALL
     if unknown:
         raise ValueError(f"no kernel for family ids {sorted(unknown)}")
-    gated, wavenet, lstm = GATED_WAVENET in families, NAM_WAVENET in families, NAM_LSTM in families
+    return GATED_WAVENET in families, NAM_WAVENET in families, NAM_LSTM in families
+
+
+def of_models(models) -> frozenset:
+    """The kernel ids of these models (StreamingModels: layout[0])."""
+    return frozenset(int(model.layout[0]) for model in models)
+
+
+@functools.cache
+def for_families(families: frozenset) -> Kernels:
+    """The entry points compiled for models of these kernel ids only (others play silence)."""
+    gated, wavenet, lstm = flags(families)
 
     @njit(inline="always", cache=True, error_model="numpy")
     def process_block(layout, weights, state, cursor, x, y):
-        _model_block(gated, wavenet, lstm, layout, weights, state, cursor, x, y)
+        model_block(gated, wavenet, lstm, layout, weights, state, cursor, x, y)
 
     @njit(cache=True, error_model="numpy")
     def play_in_blocks(layout, weights, state, cursor, c_layout, c_weights, c_state, c_fstate, params, x, y, block):
@@ -72,7 +84,7 @@ def for_families(families: frozenset) -> Kernels:
         chained = c_layout.shape[0] > 0
         for start in range(0, y.shape[0], block):
             stop = min(start + block, y.shape[0])
-            _model_block(gated, wavenet, lstm, layout, weights, state, cursor, x[start:stop], y[start:stop])
+            model_block(gated, wavenet, lstm, layout, weights, state, cursor, x[start:stop], y[start:stop])
             if chained:
                 chain.process(c_layout, c_weights, c_state, c_fstate, params, x[start:stop], y[start:stop])
 
@@ -86,7 +98,7 @@ def for_families(families: frozenset) -> Kernels:
         for b in range(times.shape[1]):
             cpu = thread_cpu_ns(timespec)
             wall = now_ns(timespec)
-            _model_block(gated, wavenet, lstm, layout, weights, state, cursor, x[b * block:(b + 1) * block],
+            model_block(gated, wavenet, lstm, layout, weights, state, cursor, x[b * block:(b + 1) * block],
                          y[b * block:(b + 1) * block])
             end = now_ns(timespec)
             times[1, b] = thread_cpu_ns(timespec) - cpu
@@ -109,4 +121,4 @@ def for_model(layout: np.ndarray) -> Kernels:
 NO_CHAIN = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float64),
             np.zeros(chain.N_PARAMS, np.float64))
 
-process_block = for_families(ALL).process_block  # what a bank of any models plays (the real-time callback)
+process_block = for_families(ALL).process_block  # any model (tools, and a resampled model's offline render)

@@ -12,6 +12,7 @@
 Both give bit-identical results for any block partition.
 """
 
+import numpy as np
 from numba import njit
 
 from engine.kernels.tile import LANES, make_tile
@@ -65,9 +66,18 @@ _TILE_2 = make_tile(2, 2)
 _TILE_1 = make_tile(1, 2)
 
 
+# tiled_acc compiles one specialisation per distinct argument types at its call sites (minutes on a
+# first start for each): a literal constant argument and an omitted default are types of their own.
+# So callers pass every argument, the constants below as int64 values, and literal taps 1, dil 0 only
+# where the product is a 1x1: that specialisation, with them folded to constants, is the second.
+NO_INIT = (np.int64(-1), np.int64(0), np.int64(0), np.int64(0))  # init_at..init_b: the sum starts from out
+SHARED_ROW = np.int64(0)  # init_stride: every output starts from the same row (the mono input mixin)
+DIL_1 = np.int64(1)  # a conv's dilation 1 (the head's), as a value: the conv specialisation
+
+
 @njit(cache=True, error_model="numpy")
 def tiled_acc(out, out_at, out_stride, n_out, w, w_at, src, src_at, src_stride, rows, taps, dil, n,
-              init_at=-1, init_stride=0, init_w=0, init_b=0):
+              init_at, init_stride, init_w, init_b):
     """out[out_at + o*out_stride + t] (+)= sum_{k<taps, j<rows} w[w_at + (k*rows + j)*n_out + o]
     * src[src_at + j*src_stride + t - (taps-1-k)*dil] for o < n_out and t < n rounded up to TILE:
     a causal dilated conv read in place from a history buffer (taps 1: a 1x1), weights (taps, rows,

@@ -32,7 +32,7 @@ from numba import njit
 from engine.formats.nam.activations import ACTIVATIONS
 from engine.formats.nam.model import NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
-from engine.kernels.linalg import TILE, tiled_acc
+from engine.kernels.linalg import DIL_1, NO_INIT, SHARED_ROW, TILE, tiled_acc
 from engine.kernels.packing import WeightPacker
 
 FAMILY = 2
@@ -271,7 +271,8 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
         hist = layout[first + _HIST]
         stride, now = hist + chunk + PAD, layout[first + _BUF] + hist + pos
         _fill(state, now, stride, c, width, weights, -1)
-        tiled_acc(state, now, stride, c, weights, layout[rec + _W_RE], state, in_at, width, in_rows, 1, 0, width)
+        tiled_acc(state, now, stride, c, weights, layout[rec + _W_RE], state, in_at, width, in_rows, 1, 0, width,
+                  *NO_INIT)
         for i in range(n_layers):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
@@ -281,12 +282,12 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
             b_conv, w_mix, w_conv = layout[lrec + _B_CONV], layout[lrec + _W_MIX], layout[lrec + _W_CONV]
             if layout[rec + _CONDITIONS] == 1:  # the mono input: bias + w x, the conv's first FMA
                 tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width,
-                          x_at, 0, w_mix, b_conv)
+                          x_at, SHARED_ROW, w_mix, b_conv)
             else:
                 _fill(state, z, width, c_conv, width, weights, b_conv)
                 tiled_acc(state, z, width, c_conv, weights, w_mix, state, layout[_COND], width, layout[_COND_ROWS], 1, 0,
-                          width)
-                tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width)
+                          width, *NO_INIT)
+                tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width, *NO_INIT)
             # activation, gate and head accumulation over flat (channel, time) data: few, long loops
             size = b * width
             act_flat = state[act:act + size]
@@ -308,7 +309,7 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
                     row = state[acc + o * width:acc + (o + 1) * width]
                     for t in range(width):
                         row[t] += bias
-                tiled_acc(state, acc, width, acc_rows, weights, w_h1, state, act, width, b, 1, 0, width)
+                tiled_acc(state, acc, width, acc_rows, weights, w_h1, state, act, width, b, 1, 0, width, *NO_INIT)
             else:
                 head_flat = state[acc:acc + size]
                 for e in range(size):
@@ -345,8 +346,8 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
                 for t in range(width):
                     row[t] = head[t]
         _fill(state, out, width, n_heads, width, weights, layout[rec + _B_HEAD])
-        tiled_acc(state, out, width, n_heads, weights, layout[rec + _W_HEAD], state, src, src_stride, acc_rows, head_k, 1,
-                  width)
+        tiled_acc(state, out, width, n_heads, weights, layout[rec + _W_HEAD], state, src, src_stride, acc_rows, head_k,
+                  DIL_1, width, *NO_INIT)
         acc, out = out, acc
     return acc  # after the swap: the last head's output
 

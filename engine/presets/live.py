@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.chain.chain import attach
 from engine.chain.levels import calibration_db
 from engine.errors import AmpemuError
+from engine.models import load_model
 from engine.presets.bank import Bank, Preset
 from engine.presets.current import save_current
 from engine.presets.loudness import loudness_db, matching_gain_db
@@ -76,6 +77,25 @@ def load_presets(bank: Bank, fast: bool = False, say=print, host_settings=lambda
         raise AmpemuError(f"{bank.path}: no preset's model loads ({'; '.join(broken)})")
     # presets captured at another rate than the server's play resampled (the host attaches the resamplers)
     return LoadedBank(bank, presets, models, output_db, broken, input_db)
+
+
+def compile_ahead(bank: Bank, playing: frozenset, compile_callbacks, say=print) -> frozenset:
+    """Before a restart onto `bank` (the page saved an upload): compile, on the calling thread while the
+    current bank plays, what loading and playing it will need that `playing` (the kernel ids playing
+    now) did not: its models' kernels (loading a model compiles them) and the host's callbacks
+    (`compile_callbacks(ids)`). The restarted engine then loads them from numba's cache instead of
+    sitting silent through a compile. Returns the bank's kernel ids; a model that does not load is
+    left for the restart to report."""
+    needed = set()
+    for preset in bank.presets:
+        try:
+            needed.add(int(load_model(preset.model).layout[0]))
+        except AmpemuError:
+            continue
+    if needed and not needed <= playing:
+        say("compiling for the saved bank's models first; the current preset keeps playing")
+        compile_callbacks(frozenset(needed))
+    return frozenset(needed)
 
 
 def configure(channel: Channel, loaded: LoadedBank, rate: int, start: int) -> None:

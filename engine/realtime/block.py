@@ -7,21 +7,30 @@ the dry input) with its gains, and mixes crossfades; `begin`/`finish` time the c
 the statistics. The switching protocol (which slot may be faded in, who resets it) is described in
 docs/presets.md. Models are rebuilt at every call from raw addresses in the descriptor
 (`numba.carray` makes array views without allocating), so the callback needs no Python object.
+
+A callback is compiled for the kernel families of the models it plays (`for_families`, a closure
+over engine/kernels/dispatch.py's three flags, which prunes the other families' kernels): a bank of
+NAM captures never compiles the gated WaveNet or the LSTM. `compile_for` compiles another set off
+the audio thread (a restart onto a bank that needs another family) while the current one plays.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Callable, NamedTuple
+
 import numpy as np
-from numba import carray, njit
+from numba import carray, njit, types
 
 from engine.kernels import chain, resample
-from engine.kernels.dispatch import process_block
+from engine.kernels.dispatch import flags, model_block
 from engine.realtime import channel as ch
 from engine.realtime.native import acquire_fence, as_pointer, now_ns, release_fence, thread_cpu_ns
 
-# The functions between render_block and the kernels are inlined at numba's IR level (process_block
+# The functions between a callback and the kernels are inlined at numba's IR level (model_block
 # too): each separately compiled level would compile every kernel's code once more
-# (engine/kernels/dispatch.py), minutes on a first start.
+# (engine/kernels/dispatch.py), minutes on a first start. They take the family flags (gated,
+# wavenet, lstm) as arguments, constants once inlined into a `for_families` closure.
 
 
 @njit(cache=True, error_model="numpy")
@@ -205,7 +214,7 @@ def _finite_input(d, x_in, n, stats):
 
 
 @njit(inline="always", cache=True, error_model="numpy")  # a level inlined (see the top)
-def _play(d, control, voice, source, x_in, out, lo, hi):
+def _play(gated, wavenet, lstm, d, control, voice, source, x_in, out, lo, hi):
     """out[lo:hi] = what `source` plays for x_in[lo:hi]: the dry input, or a slot with its gains (its
     model and chain at the model's rate, through the slot's resampler when it has one)."""
     if source == ch.DRY:
@@ -231,7 +240,7 @@ def _play(d, control, voice, source, x_in, out, lo, hi):
     if resampled:
         m = resample.consume(r_layout, r_weights, r_state, r_cursor, x[lo:hi])
         xs, ys = resample.model_buffers(r_layout, r_state, m)
-    process_block(layout, weights, state, cursor, xs, ys)
+    model_block(gated, wavenet, lstm, layout, weights, state, cursor, xs, ys)
     has_chain = d[rec + 9] > 0
     if has_chain and _finite(ys, 0, m):  # the chain never hears a non-finite sample
         _play_chain(d, control, voice, source, xs, ys)
@@ -271,11 +280,11 @@ def _play_chain(d, control, voice, source, x, y):
 
 
 @njit(inline="always", cache=True, error_model="numpy")  # a level inlined (see the top)
-def _fade_segment(d, control, voice, x_in, y, lo, hi):
+def _fade_segment(gated, wavenet, lstm, d, control, voice, x_in, y, lo, hi):
     """y[lo:hi]: the old source times the fade-out gain plus the new one times the fade-in gain."""
     old = _f32(d, ch.D_SCRATCH, 3 * ch.MAX_BLOCK)[2 * ch.MAX_BLOCK:]
-    _play(d, control, voice, voice[ch.FADING_FROM], x_in, old, lo, hi)
-    _play(d, control, voice, voice[ch.CURRENT], x_in, y, lo, hi)
+    _play(gated, wavenet, lstm, d, control, voice, voice[ch.FADING_FROM], x_in, old, lo, hi)
+    _play(gated, wavenet, lstm, d, control, voice, voice[ch.CURRENT], x_in, y, lo, hi)
     fade = _f32(d, ch.D_FADE, 2 * ch.MAX_FADE)
     k = voice[ch.FADE_POS] - lo
     for t in range(lo, hi):
@@ -299,8 +308,8 @@ def _record_scope(d, stats, x_in, y, n):
     stats[ch.SCOPE_WRITE] = position + n
 
 
-@njit(cache=True, error_model="numpy")
-def render_block(d, x_in, y, n):
+@njit(inline="always", cache=True, error_model="numpy")  # into each family set's callbacks
+def render(gated, wavenet, lstm, d, x_in, y, n):
     """y[:n] = the block's output: switching commands and MIDI applied at their frames, the playing
     source (a model slot or the dry input) run with its gains, crossfades mixed in."""
     control = carray(as_pointer(d[ch.D_CONTROL]), ch.CONTROL_SIZE, np.float64)
@@ -333,10 +342,10 @@ def render_block(d, x_in, y, n):
         if k < events:
             end = min(end, voice[ch.EVENTS_AT + k] >> 24)
         if voice[ch.FADING_FROM] == ch.NONE:
-            _play(d, control, voice, voice[ch.CURRENT], x_in, y, t, end)
+            _play(gated, wavenet, lstm, d, control, voice, voice[ch.CURRENT], x_in, y, t, end)
         else:
             end = min(end, t + voice[ch.FADE_LEN] - voice[ch.FADE_POS])
-            _fade_segment(d, control, voice, x_in, y, t, end)
+            _fade_segment(gated, wavenet, lstm, d, control, voice, x_in, y, t, end)
         t = end
     while k < events:  # stamped past the block (never from JACK): applied at its end
         _apply_midi(d, voice, voice[ch.EVENTS_AT + k] & 0xFFFFFF, n_slots)
@@ -347,8 +356,8 @@ def render_block(d, x_in, y, n):
     _record_scope(d, stats, x_in, y, n)
 
 
-@njit(cache=True, error_model="numpy")
-def interleaved_block(d, indata, outdata):
+@njit(inline="always", cache=True, error_model="numpy")  # into each family set's callbacks
+def interleaved(gated, wavenet, lstm, d, indata, outdata):
     """Buffer-in/buffer-out variant for callback APIs that hand (frames, channels) arrays."""
     started = begin(d)
     n = indata.shape[0]
@@ -358,17 +367,54 @@ def interleaved_block(d, indata, outdata):
         finish(d, started, n)
         return
     y = _f32(d, ch.D_SCRATCH, 2 * ch.MAX_BLOCK)[ch.MAX_BLOCK:ch.MAX_BLOCK + n]
-    render_block(d, indata[:, 0], y, n)
+    render(gated, wavenet, lstm, d, indata[:, 0], y, n)
     for c in range(outdata.shape[1]):
         for t in range(n):
             outdata[t, c] = y[t]
     finish(d, started, n)
 
 
+class Callbacks(NamedTuple):
+    render_block: Callable  # (descriptor, x, y, n): y[:n] for x[:n], mono
+    interleaved_block: Callable  # (descriptor, indata, outdata): (frames, channels) arrays, as PortAudio hands them
+
+
+@functools.cache
+def for_families(families: frozenset) -> Callbacks:
+    """The block functions compiled for models of these kernel ids only (other families play silence)."""
+    gated, wavenet, lstm = flags(families)
+
+    @njit(cache=True, error_model="numpy")
+    def render_block(d, x_in, y, n):
+        render(gated, wavenet, lstm, d, x_in, y, n)
+
+    @njit(cache=True, error_model="numpy")
+    def interleaved_block(d, indata, outdata):
+        interleaved(gated, wavenet, lstm, d, indata, outdata)
+
+    return Callbacks(render_block, interleaved_block)
+
+
+# the types warm_up calls them with (a descriptor, C-contiguous float32 blocks, a Python int)
+RENDER_ARGS = (types.int64[::1], types.float32[::1], types.float32[::1], types.int64)
+INTERLEAVED_ARGS = (types.int64[::1], types.float32[:, ::1], types.float32[:, ::1])
+
+
+def compile_for(families: frozenset, interleaved: bool = False) -> Callbacks:
+    """Compile (or load from numba's cache) what `warm_up` runs for these families, without a channel:
+    a host calls this on a Python thread while another set plays."""
+    callbacks = for_families(families)
+    callbacks.render_block.compile(RENDER_ARGS)
+    if interleaved:
+        callbacks.interleaved_block.compile(INTERLEAVED_ARGS)
+    return callbacks
+
+
 def warm_up(channel: ch.Channel, block: int, interleaved: bool = False) -> None:
     """Run every slot once on silence, and one crossfade (compiles, pages in weights, state and the
     mixing code), then reset every model and restore the switching state Python set up. `interleaved`:
     the host calls `interleaved_block` (compiled only then)."""
+    callbacks = for_families(channel.families)
     n = max(1, min(block, ch.MAX_BLOCK))
     x, y = np.zeros(n, np.float32), np.zeros(n, np.float32)
     voice = channel.voice
@@ -377,10 +423,10 @@ def warm_up(channel: ch.Channel, block: int, interleaved: bool = False) -> None:
     for slot in range(len(channel.models)):
         voice[ch.CURRENT], voice[ch.SELECTED], voice[ch.BYPASSED], voice[ch.FADING_FROM] = slot, slot, 0, ch.DRY
         voice[ch.FADE_POS], voice[ch.FADE_LEN] = 0, ch.MAX_FADE  # no fade table read beyond n frames
-        render_block(channel.descriptor, x, y, n)
+        callbacks.render_block(channel.descriptor, x, y, n)
     voice[ch.FADING_FROM] = ch.NONE
     if interleaved:
-        interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))
+        callbacks.interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))
     voice[:] = saved
     voice[ch.RELEASED:ch.RELEASED + ch.MAX_SLOTS] = channel.commands[ch.SLOT_RESETS:ch.SLOT_RESETS + ch.MAX_SLOTS]
     for model in channel.models:

@@ -23,6 +23,7 @@ import threading
 
 from engine.kernels.chain import N_PARAMS as CHAIN_PARAMS
 from engine.kernels.chain import cc_eq_db, cc_gate_db
+from engine.kernels.dispatch import of_models
 from engine.realtime.native import address, load_acquire, publish
 from engine.streaming import StreamingModel
 
@@ -203,6 +204,7 @@ class Channel:
         if not 1 <= n_outs <= MAX_OUTS:
             raise ValueError(f"between 1 and {MAX_OUTS} outputs, got {n_outs}")
         self.models = list(models)
+        self.families = of_models(self.models)  # the kernel families its callbacks compile (block.for_families)
         self.control = np.zeros(CONTROL_SIZE, np.float64)
         self.control[INPUT_GAIN] = self.control[OUTPUT_GAIN] = 1.0
         for i, model in enumerate(self.models):

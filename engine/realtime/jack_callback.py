@@ -4,15 +4,23 @@ libjack calls `jack_process(nframes, arg)` on its real-time thread with `arg` = 
 channel's descriptor (engine/realtime/channel.py). The callback fetches its port buffers from
 libjack, copies incoming MIDI into the channel's ring and hands it to `render_block` (Program Change
 and CC act at their frame), runs `render_block` and copies the first output to the others. No Python object is touched, so no Python thread can delay it.
+
+`for_families` compiles it for the kernel families a bank plays (engine/realtime/block.py), the
+block code inlined into it: one compiled function, no separately compiled level to link in again.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numba import carray, cfunc, njit, types
+from numba import carray, njit, types
+from numba.core import event
+from numba.core.ccallback import CFunc
 
 from engine.realtime import channel as ch
-from engine.realtime.block import _i64, begin, finish, render_block
+from engine.kernels.dispatch import flags
+from engine.realtime.block import _i64, begin, finish, render
 from engine.realtime.libjack import jack_midi_event_get, jack_midi_get_event_count, jack_port_get_buffer
 from engine.realtime.native import as_pointer, release_fence
 
@@ -56,17 +64,47 @@ def _collect_midi(d, nframes):
     voice[ch.BLOCK_EVENTS] = queued
 
 
-@cfunc(types.int32(types.uint32, types.voidptr), cache=True, error_model="numpy")
-def jack_process(nframes, arg):
+@njit(inline="always", cache=True, error_model="numpy")
+def process(gated, wavenet, lstm, nframes, arg):
     d = carray(arg, ch.DESCRIPTOR_SIZE, np.int64)
     started = begin(d)
     if d[ch.D_MIDI_PORT] != 0:
         _collect_midi(d, nframes)
     first = _port_audio(d, ch.D_OUT_PORTS, nframes)
-    render_block(d, _port_audio(d, ch.D_IN_PORT, nframes), first, nframes)
+    render(gated, wavenet, lstm, d, _port_audio(d, ch.D_IN_PORT, nframes), first, nframes)
     for k in range(1, d[ch.D_N_OUTS]):
         other = _port_audio(d, ch.D_OUT_PORTS + k, nframes)
         for t in range(nframes):
             other[t] = first[t]
     finish(d, started, nframes)
-    return 0
+
+
+SIGNATURE = types.int32(types.uint32, types.voidptr)  # JackProcessCallback: int (*)(jack_nframes_t, void *)
+
+
+class _AnnouncedCFunc(CFunc):
+    """A cached cfunc whose compile (a cache miss) fires numba's compile event as a dispatcher's does:
+    numba fires none for a cfunc, and this one holds the whole callback, minutes on a first start
+    that engine/compile_progress.py must announce."""
+
+    def _compile_uncached(self):
+        data = dict(dispatcher=self, args=self._sig.args, return_type=self._sig.return_type)
+        with event.trigger_event("numba:compile", data=data):
+            return super()._compile_uncached()
+
+
+@functools.cache
+def for_families(families: frozenset) -> CFunc:
+    """The `jack_process(nframes, arg)` cfunc for models of these kernel ids (compiled, or loaded from
+    numba's cache, here: pass its `.address` to libjack)."""
+    gated, wavenet, lstm = flags(families)
+
+    def jack_process(nframes, arg):
+        process(gated, wavenet, lstm, nframes, arg)
+        return 0
+
+    callback = _AnnouncedCFunc(jack_process, (SIGNATURE.args, SIGNATURE.return_type), locals={},
+                               options=dict(error_model="numpy"))
+    callback.enable_caching()
+    callback.compile()
+    return callback

@@ -16,7 +16,7 @@ from engine.audio_io import warn
 from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
-from engine.realtime.block import warm_up
+from engine.realtime.block import compile_for, warm_up
 from engine.realtime.channel import Channel
 from engine.streaming import StreamingModel
 
@@ -82,6 +82,15 @@ def resolve_ports(client, names, *, is_output: bool, midi: bool = False) -> list
 
 
 class JackHost:
+    @staticmethod
+    def compile_callbacks(families: frozenset):
+        """Everything this host runs for models of these kernel ids, compiled (or loaded from numba's
+        cache): its cfunc, and the block code warm_up runs. Callable on any Python thread while audio plays."""
+        from engine.realtime.jack_callback import for_families
+
+        compile_for(families)
+        return for_families(families)
+
     def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
                  ignore_rate: bool = False, midi: bool = True):
         self.jack = jack = load_jack()
@@ -90,14 +99,13 @@ class JackHost:
         self.libjack_messages = quiet_libjack(jack)
         self.client = open_client(jack, name)
         try:
-            # compiled (or loaded from numba's cache) once a server is known to be there
-            from engine.realtime.jack_callback import jack_process
-
             self._match_rates(models, ignore_rate)
             self.inport = self.client.inports.register("in")
             self.outports = [self.client.outports.register(f"out_{i + 1}") for i in range(n_outs)]
             self.midiport = self.client.midi_inports.register("midi_in") if midi else None
             self.channel = Channel(models, n_outs)
+            # compiled for the models' families (or loaded from numba's cache) once a server is known to be there
+            jack_process = self.compile_callbacks(self.channel.families)
             self.channel.set_ports(self._handle(self.inport), [self._handle(p) for p in self.outports],
                                    self._handle(self.midiport) if midi else 0)
             self.client.set_shutdown_callback(self._on_shutdown)

@@ -13,7 +13,7 @@ import threading
 from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block, warm_up
+from engine.realtime.block import compile_for, for_families, warm_up
 from engine.realtime.channel import Channel
 from engine.streaming import StreamingModel
 
@@ -28,6 +28,12 @@ def _sounddevice():
 
 
 class SoundDeviceHost:
+    @staticmethod
+    def compile_callbacks(families: frozenset):
+        """What this host runs for models of these kernel ids, compiled (or loaded from numba's cache);
+        callable on any Python thread while audio plays."""
+        return compile_for(families, interleaved=True)
+
     def __init__(self, models: list[StreamingModel], *, device: str | None = None, blocksize: int = 128,
                  latency: str | float = "low", n_outs: int = 2):
         sd = _sounddevice()
@@ -45,6 +51,7 @@ class SoundDeviceHost:
                     raise AmpemuError(f"model '{model.name}': {exc}") from None
                 self.rate_notes.setdefault(model.sample_rate, model.resampler.describe(blocksize, host="device"))
         self.channel = Channel(models, n_outs)
+        self._interleaved = for_families(self.channel.families).interleaved_block  # compiled by start()'s warm_up
         self.stopped = threading.Event()
         try:
             self.stream = sd.Stream(samplerate=rate, blocksize=blocksize, device=(device, device), channels=(1, n_outs),
@@ -60,7 +67,7 @@ class SoundDeviceHost:
     def _callback(self, indata, outdata, frames, time, status) -> None:
         if status:
             self.channel.stats[ch.XRUNS] += 1  # an under/overflow reported by PortAudio
-        interleaved_block(self.channel.descriptor, indata, outdata)
+        self._interleaved(self.channel.descriptor, indata, outdata)
 
     @property
     def samplerate(self) -> int:

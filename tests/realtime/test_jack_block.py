@@ -11,7 +11,7 @@ from support.audio import guitar_like
 from support.jack import RATE, seed_model_path
 from engine.models import load_model
 from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block, warm_up
+from engine.realtime.block import for_families, warm_up
 from engine.realtime.channel import Channel
 from engine.render import render
 
@@ -21,6 +21,7 @@ BLOCK = 128
 def stream(channel: Channel, signal: np.ndarray, n_outs: int = 1, on_block=None) -> np.ndarray:
     """Feed `signal` through interleaved_block as a PortAudio stream would (last block shorter)."""
     out = np.empty((signal.size, n_outs), np.float32)
+    interleaved_block = for_families(channel.families).interleaved_block
     for index, start in enumerate(range(0, signal.size, BLOCK)):
         if on_block:
             on_block(index)
@@ -79,7 +80,7 @@ def test_bypass_mute_and_oversize_guard(signal):
     channel.set_bypass(False)
     huge = np.ones((ch.MAX_BLOCK + 1, 1), np.float32)
     out = np.full_like(huge, 7.0)
-    interleaved_block(channel.descriptor, huge, out)
+    for_families(channel.families).interleaved_block(channel.descriptor, huge, out)
     assert not out.any() and channel.stats[ch.OVERSIZE] == 1  # silenced and counted, never overrun
 
 

@@ -86,8 +86,9 @@ def max_step(y: np.ndarray) -> float:
 def stream(channel, x: np.ndarray, on_block=None, block: int = 64) -> np.ndarray:
     """Play `x` through a live channel's compiled block function, `block` frames at a time (mono in
     and out), calling `on_block(index)` before each block: the callback's path without JACK."""
-    from engine.realtime.block import interleaved_block
+    from engine.realtime.block import for_families
 
+    interleaved_block = for_families(channel.families).interleaved_block
     out = np.empty(x.size, np.float32)
     for index, start in enumerate(range(0, x.size, block)):
         if on_block:

@@ -75,3 +75,46 @@ def test_a_first_start_compiles_the_models_family_once_and_no_other(tmp_path):
     assert {"engine.kernels.nam_wavenet", "engine.kernels.chain", "engine.kernels.dispatch"} <= set(modules)
     assert "engine.kernels.nam_lstm" not in modules and "engine.kernels.gated_wavenet" not in modules
     assert twice == []
+
+
+LIVE_PROBE = """
+import sys
+from numba.core import event
+compiled = []
+class Listener(event.Listener):
+    def on_start(self, ev):
+        compiled.append(ev.data["dispatcher"].__wrapped__.__module__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Listener())
+from engine.models import load_model
+from engine.realtime.block import for_families, warm_up
+from engine.realtime.channel import Channel
+from engine.realtime.jack_host import JackHost
+channel = Channel([load_model(sys.argv[1])])
+callback = JackHost.compile_callbacks(channel.families)  # what `ampemu run` on JACK compiles for it
+warm_up(channel, 64)
+print(" ".join(sorted(set(compiled))), "|", len(for_families(channel.families).render_block.signatures),
+      callback.cache_hits)
+"""
+
+
+def test_the_live_callbacks_of_a_bank_compile_its_family_only_and_load_from_the_cache_next_time(tmp_path):
+    """From an empty cache, `ampemu run`'s JACK callback and block code for a bank of LSTM captures
+    compile the LSTM kernel and neither WaveNet's, the block code once (the types warm_up calls it
+    with are the ones compiled ahead); a second start loads all of it, the cfunc included, from the
+    cache and compiles nothing (a closure's cache key holds plain values, not a dispatcher)."""
+    def start():
+        done = subprocess.run([sys.executable, "-c", LIVE_PROBE, str(data_file("models", "nam-a2", "lstm.nam"))],
+                              cwd=REPO, capture_output=True, text=True, timeout=900,
+                              env=dict(os.environ, AMPEMU_NUMBA_CACHE=str(tmp_path / "numba")))
+        assert done.returncode == 0, done.stderr[-2000:]
+        modules, counts = (part.split() for part in done.stdout.split("|"))
+        return set(modules), [int(c) for c in counts]
+
+    modules, (signatures, cfunc_hits) = start()
+    assert {"engine.kernels.nam_lstm", "engine.realtime.block", "engine.realtime.jack_callback"} <= modules
+    assert "engine.kernels.nam_wavenet" not in modules and "engine.kernels.gated_wavenet" not in modules
+    assert signatures == 1 and cfunc_hits == 0
+    modules, (signatures, cfunc_hits) = start()
+    assert modules == set() and cfunc_hits == 1

@@ -54,9 +54,10 @@ def test_causal_and_zero_latency(model):
 def _live_blocks(model, x, block=64):
     """x through the real-time block code, slot 0 playing, in `block`-frame calls."""
     from engine.realtime import channel as ch
-    from engine.realtime.block import interleaved_block, render_block
+    from engine.realtime.block import for_families
 
     channel = ch.Channel([model])
+    render_block, interleaved_block = for_families(channel.families)
     channel.start_on(0)
     model.reset()
     y = np.empty_like(x)
@@ -90,9 +91,10 @@ def test_live_path_clears_a_slot_whose_output_goes_non_finite(model):
     """Whatever poisons a model's state (here NaN written into it; live, a sum that overflows), the
     block that shows it plays silence, the slot starts afresh, and the next block sounds again."""
     from engine.realtime import channel as ch
-    from engine.realtime.block import render_block
+    from engine.realtime.block import for_families
 
     channel = ch.Channel([model])
+    render_block = for_families(channel.families).render_block
     channel.start_on(0)
     x = guitar_like(0.05, model.sample_rate, seed=8)
     y = np.empty_like(x)

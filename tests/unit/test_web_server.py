@@ -21,7 +21,7 @@ from engine.errors import AmpemuError
 from engine.models import load_model
 from engine.presets.bank import load_bank
 from engine.realtime import channel as ch
-from engine.realtime.block import interleaved_block
+from engine.realtime.block import for_families
 from engine.realtime.channel import Channel
 from engine.web.bank_edit import BankEditor
 from engine.web.pedal import Pedal
@@ -51,6 +51,7 @@ def rig(tmp_path):
 def play(channel: Channel, signal: np.ndarray, block: int = 64) -> None:
     """What the audio callback would do with `signal`, block by block."""
     out = np.empty((block, 1), np.float32)
+    interleaved_block = for_families(channel.families).interleaved_block
     for start in range(0, signal.size - block + 1, block):
         interleaved_block(channel.descriptor, signal[start:start + block].reshape(-1, 1).copy(), out)
 
