@@ -47,7 +47,7 @@ class Listener(event.Listener):
 event.register("numba:compile", Listener())
 from engine.chain.chain import attach
 from engine.chain.settings import ChainSettings
-from engine.kernels import chain, fft, nam_wavenet
+from engine.kernels import chain, fft, linalg, nam_wavenet
 from engine.models import load_model
 from engine.render import render
 ir = sys.argv[2]
@@ -57,24 +57,30 @@ model = attach(load_model(sys.argv[1]), settings)  # builds, prewarms, measures 
 x = (0.3 * np.random.default_rng(1).standard_normal(4096)).astype(np.float32)
 render(model, x, block=64)
 model.process(x[:100])
-twice = [name for module in (chain, fft, nam_wavenet) for name, f in vars(module).items()
-         if isinstance(f, CPUDispatcher) and f.py_func.__module__ == module.__name__ and len(f.signatures) > 1]
-print(" ".join(sorted(set(compiled))), "|", " ".join(twice))
+twice = [name for module in (chain, fft, linalg, nam_wavenet) for name, f in vars(module).items()
+         if isinstance(f, CPUDispatcher) and f.py_func.__module__ == module.__name__ and len(f.signatures) > 1
+         and f is not linalg.tiled_acc]
+taps_dil = sorted(str(sig[10:12]) for sig in linalg.tiled_acc.signatures)
+print(" ".join(sorted(set(compiled))), "|", " ".join(twice), "|", ";".join(taps_dil))
 """
 
 
 def test_a_first_start_compiles_the_models_family_once_and_no_other(tmp_path):
     """From an empty cache, a NAM WaveNet with a full chain (gate, EQ, IR, high-pass) compiles its
     own kernel and the chain, each function once (a literal argument or a different array type at
-    another call site would compile a second specialisation), and none of the other families'."""
+    another call site would compile a second specialisation), and none of the other families'.
+    linalg.tiled_acc compiles twice, on purpose: its 1x1 calls pass literal taps 1, dil 0 (folded
+    to constants there), every other argument at every call site is an int64 value."""
     done = subprocess.run([sys.executable, "-c", PROBE, str(data_file("models", "nam", "random_nano.nam")),
                            str(tmp_path / "cab.wav")], cwd=REPO, capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, AMPEMU_NUMBA_CACHE=str(tmp_path / "numba")))
     assert done.returncode == 0, done.stderr[-2000:]
-    modules, twice = (part.split() for part in done.stdout.split("|"))
+    modules, twice, taps_dil = done.stdout.split("|")
+    modules, twice, taps_dil = modules.split(), twice.split(), taps_dil.strip().split(";")
     assert {"engine.kernels.nam_wavenet", "engine.kernels.chain", "engine.kernels.dispatch"} <= set(modules)
     assert "engine.kernels.nam_lstm" not in modules and "engine.kernels.gated_wavenet" not in modules
     assert twice == []
+    assert taps_dil == ["(Literal[int](1), Literal[int](0))", "(int64, int64)"]
 
 
 LIVE_PROBE = """
