@@ -124,3 +124,41 @@ def test_the_live_callbacks_of_a_bank_compile_its_family_only_and_load_from_the_
     assert signatures == 1 and cfunc_hits == 0
     modules, (signatures, cfunc_hits) = start()
     assert modules == set() and cfunc_hits == 1
+
+
+def test_a_bank_gaining_another_family_compiles_it_ahead_and_switches_to_it_sample_exact(tmp_path):
+    """The page saved a bank that adds a NAM WaveNet preset to the LSTM one that plays: compile_ahead
+    (what the restart runs while the current sound plays) compiles the block code for both families
+    before any channel exists; a channel of both then switches from the LSTM to the WaveNet with the
+    crossfade the offline reference computes, sample for sample."""
+    from support.audio import guitar_like
+    from support.presets import switch_reference
+    from engine.presets.bank import load_bank
+    from engine.presets.live import compile_ahead
+    from engine.realtime import block
+    from engine.realtime.channel import Channel
+
+    lstm, nano = data_file("models", "nam-a2", "lstm.nam"), data_file("models", "nam", "random_nano.nam")
+    (tmp_path / "bank.toml").write_text(f'[[preset]]\nname = "lstm"\nmodel = "{lstm}"\n\n'
+                                        f'[[preset]]\nname = "nano"\nmodel = "{nano}"\n')
+    said = []
+    families = compile_ahead(load_bank(tmp_path / "bank.toml"), frozenset((dispatch.NAM_LSTM,)), block.compile_for,
+                             say=said.append)
+    assert families == {dispatch.NAM_LSTM, dispatch.NAM_WAVENET} and len(said) == 1
+    render_block = block.for_families(families).render_block
+    assert len(render_block.signatures) == 1
+    channel = Channel([load_model(lstm), load_model(nano)])
+    channel.set_crossfade(300, "equal-power")
+    block.warm_up(channel, 64)
+    assert len(render_block.signatures) == 1  # warm_up ran what was compiled ahead
+    channel.start_on(0)
+    x = guitar_like(0.3, 48000, seed=5)
+    y = np.empty_like(x)
+    switch_block = 40
+    for index, start in enumerate(range(0, x.size, 64)):
+        if index == switch_block:
+            channel.select_slot(1)
+        n = min(64, x.size - start)
+        render_block(channel.descriptor, x[start:start + n], y[start:start + n], n)
+    expected = switch_reference(x, switch_block * 64, (lstm, 1.0, 1.0), (nano, 1.0, 1.0), 300, "equal-power")
+    np.testing.assert_array_equal(y, expected)
