@@ -10,7 +10,7 @@ import pytest
 
 from support.audio import guitar_like
 from support.data import data_file
-from support.jack import RATE, Rig, seed_model_path, serve
+from support.jack import RATE, Rig, compile_host, seed_model_path, serve
 from engine.models import load_model
 from engine.realtime import channel as ch
 from engine.render import render
@@ -160,8 +160,11 @@ def test_callback_allocates_nothing(server):
     import subprocess
     import sys
 
+    from engine.kernels.dispatch import GATED_WAVENET, NAM_WAVENET
+
     env = dict(server.env, NUMBA_NRT_STATS="1")
     nam = str(data_file("models", "nam", "random_nano.nam"))
+    compile_host(frozenset((GATED_WAVENET, NAM_WAVENET)))
     result = subprocess.run([sys.executable, "-c", ALLOCATION_PROBE, seed_model_path(), nam], env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr

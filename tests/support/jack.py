@@ -28,9 +28,13 @@ def require_jackd() -> None:
                     "--no-install-recommends jackd2)")
 
 
-def compile_host() -> None:
-    """Compile the callback here once, so child processes load it from numba's cache in a second."""
-    import engine.realtime.jack_callback  # noqa: F401
+def compile_host(families: frozenset | None = None) -> None:
+    """Compile the callback here once, so child processes load it from numba's cache in a second:
+    for `families` (kernel ids; default: the seed models' gated WaveNet)."""
+    from engine.kernels.dispatch import GATED_WAVENET
+    from engine.realtime.jack_host import JackHost
+
+    JackHost.compile_callbacks(families or frozenset((GATED_WAVENET,)))
 
 
 def start_server(rate: int = RATE, period: int = 64):
