@@ -10,8 +10,8 @@ docs/presets.md. Models are rebuilt at every call from raw addresses in the desc
 
 A callback is compiled for the kernel families of the models it plays (`for_families`, a closure
 over engine/kernels/dispatch.py's three flags, which prunes the other families' kernels): a bank of
-NAM captures never compiles the gated WaveNet or the LSTM. `compile_for` compiles another set off
-the audio thread (a restart onto a bank that needs another family) while the current one plays.
+NAM captures never compiles the gated WaveNet or the LSTM. A host compiles another set off the audio
+thread (a restart onto a bank that needs another family) while the current one plays.
 """
 
 from __future__ import annotations
@@ -395,38 +395,28 @@ def for_families(families: frozenset) -> Callbacks:
     return Callbacks(render_block, interleaved_block)
 
 
-# the types warm_up calls them with (a descriptor, C-contiguous float32 blocks, a Python int)
-RENDER_ARGS = (types.int64[::1], types.float32[::1], types.float32[::1], types.int64)
+# the types interleaved_block is called with (a descriptor, C-contiguous (frames, 1) float32 blocks)
 INTERLEAVED_ARGS = (types.int64[::1], types.float32[:, ::1], types.float32[:, ::1])
 
 
-def compile_for(families: frozenset, interleaved: bool = False) -> Callbacks:
-    """Compile (or load from numba's cache) what `warm_up` runs for these families, without a channel:
-    a host calls this on a Python thread while another set plays."""
-    callbacks = for_families(families)
-    callbacks.render_block.compile(RENDER_ARGS)
-    if interleaved:
-        callbacks.interleaved_block.compile(INTERLEAVED_ARGS)
-    return callbacks
-
-
-def warm_up(channel: ch.Channel, block: int, interleaved: bool = False) -> None:
+def warm_up(channel: ch.Channel, block: int, play: Callable[[np.ndarray], object] | None = None) -> None:
     """Run every slot once on silence, and one crossfade (compiles, pages in weights, state and the
-    mixing code), then reset every model and restore the switching state Python set up. `interleaved`:
-    the host calls `interleaved_block` (compiled only then)."""
-    callbacks = for_families(channel.families)
+    mixing code), then reset every model and restore the switching state Python set up. `play(x)`
+    runs one block through the host's own compiled callback (default: `render_block`), so a host
+    compiles nothing it will not run."""
     n = max(1, min(block, ch.MAX_BLOCK))
-    x, y = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    if play is None:
+        render_block, y = for_families(channel.families).render_block, np.zeros(n, np.float32)
+        play = lambda x: render_block(channel.descriptor, x, y, x.size)  # noqa: E731
+    silence = np.zeros(n, np.float32)
     voice = channel.voice
     saved = voice.copy()
     voice[ch.COMMANDS_READ] = channel.commands[ch.COMMAND_COUNT]  # commands posted so far wait for the callback
     for slot in range(len(channel.models)):
         voice[ch.CURRENT], voice[ch.SELECTED], voice[ch.BYPASSED], voice[ch.FADING_FROM] = slot, slot, 0, ch.DRY
         voice[ch.FADE_POS], voice[ch.FADE_LEN] = 0, ch.MAX_FADE  # no fade table read beyond n frames
-        callbacks.render_block(channel.descriptor, x, y, n)
+        play(silence)
     voice[ch.FADING_FROM] = ch.NONE
-    if interleaved:
-        callbacks.interleaved_block(channel.descriptor, x.reshape(n, 1), y.reshape(n, 1))
     voice[:] = saved
     voice[ch.RELEASED:ch.RELEASED + ch.MAX_SLOTS] = channel.commands[ch.SLOT_RESETS:ch.SLOT_RESETS + ch.MAX_SLOTS]
     for model in channel.models:

@@ -27,6 +27,10 @@ from engine.realtime.native import as_pointer, release_fence
 
 @njit(cache=True, error_model="numpy")
 def _port_audio(d, index, nframes):
+    """A port's buffer for this block; no port (handle 0: `without_ports`, before activation) plays
+    from and into the scratch block that only the buffer APIs use, so libjack is not called."""
+    if d[index] == 0:
+        return carray(as_pointer(d[ch.D_SCRATCH]), 2 * ch.MAX_BLOCK, np.float32)[ch.MAX_BLOCK:ch.MAX_BLOCK + nframes]
     return carray(jack_port_get_buffer(as_pointer(d[index]), nframes), nframes, np.float32)
 
 
@@ -108,3 +112,22 @@ def for_families(families: frozenset) -> CFunc:
     callback.enable_caching()
     callback.compile()
     return callback
+
+
+def without_ports(callback: CFunc, channel: ch.Channel):
+    """`block(x) -> y`: the compiled callback itself on one block, on a copy of the channel's
+    descriptor without JACK ports (x goes where the input port's buffer would be, y is output 1):
+    `warm_up` runs, before activation, the very code JACK will call, and nothing else is compiled.
+    (Muted, the scope records the zeroed output as the input.)"""
+    descriptor = channel.descriptor.copy()
+    descriptor[ch.D_IN_PORT] = descriptor[ch.D_MIDI_PORT] = 0
+    descriptor[ch.D_OUT_PORTS:ch.D_OUT_PORTS + ch.MAX_OUTS] = 0
+    descriptor[ch.D_N_OUTS] = 1
+    port = channel.scratch[ch.MAX_BLOCK:2 * ch.MAX_BLOCK]  # in and out: the callback copies its input before it writes
+
+    def block(x: np.ndarray) -> np.ndarray:
+        port[:x.size] = x
+        callback.ctypes(x.size, descriptor.ctypes.data)
+        return port[:x.size].copy()
+
+    return block

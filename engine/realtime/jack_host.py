@@ -16,7 +16,7 @@ from engine.audio_io import warn
 from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
-from engine.realtime.block import compile_for, warm_up
+from engine.realtime.block import warm_up
 from engine.realtime.channel import Channel
 from engine.streaming import StreamingModel
 
@@ -85,10 +85,9 @@ class JackHost:
     @staticmethod
     def compile_callbacks(families: frozenset):
         """Everything this host runs for models of these kernel ids, compiled (or loaded from numba's
-        cache): its cfunc, and the block code warm_up runs. Callable on any Python thread while audio plays."""
+        cache): its cfunc (warm_up runs it too). Callable on any Python thread while audio plays."""
         from engine.realtime.jack_callback import for_families
 
-        compile_for(families)
         return for_families(families)
 
     def __init__(self, models: list[StreamingModel], *, name: str = "ampemu", n_outs: int = 1,
@@ -105,7 +104,7 @@ class JackHost:
             self.midiport = self.client.midi_inports.register("midi_in") if midi else None
             self.channel = Channel(models, n_outs)
             # compiled for the models' families (or loaded from numba's cache) once a server is known to be there
-            jack_process = self.compile_callbacks(self.channel.families)
+            self.callback = jack_process = self.compile_callbacks(self.channel.families)
             self.channel.set_ports(self._handle(self.inport), [self._handle(p) for p in self.outports],
                                    self._handle(self.midiport) if midi else 0)
             self.client.set_shutdown_callback(self._on_shutdown)
@@ -167,7 +166,9 @@ class JackHost:
                 midis = (self._resolve(midi_sources, is_output=True, midi=True) if midi_sources is not None
                          else self._physical(is_output=True, midi=True))
                 links += [(m, self.midiport.name) for m in midis]
-        warm_up(self.channel, self.client.blocksize)
+        from engine.realtime.jack_callback import without_ports
+
+        warm_up(self.channel, self.client.blocksize, without_ports(self.callback, self.channel))
         # nothing the callback touches is a Python object, but a collection pass in this process
         # would still pause the notification thread and the stats printer: do it now, then freeze
         gc.collect()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import threading
 
+import numpy as np
+
 from engine.chain.resampler import play_at
 from engine.errors import AmpemuError
 from engine.realtime import channel as ch
-from engine.realtime.block import compile_for, for_families, warm_up
+from engine.realtime.block import INTERLEAVED_ARGS, for_families, warm_up
 from engine.realtime.channel import Channel
 from engine.streaming import StreamingModel
 
@@ -32,7 +34,7 @@ class SoundDeviceHost:
     def compile_callbacks(families: frozenset):
         """What this host runs for models of these kernel ids, compiled (or loaded from numba's cache);
         callable on any Python thread while audio plays."""
-        return compile_for(families, interleaved=True)
+        return for_families(families).interleaved_block.compile(INTERLEAVED_ARGS)
 
     def __init__(self, models: list[StreamingModel], *, device: str | None = None, blocksize: int = 128,
                  latency: str | float = "low", n_outs: int = 2):
@@ -78,7 +80,9 @@ class SoundDeviceHost:
         return int(self.stream.blocksize)
 
     def start(self) -> None:
-        warm_up(self.channel, self.blocksize or 1024, interleaved=True)
+        out = np.zeros((ch.MAX_BLOCK, 1), np.float32)
+        warm_up(self.channel, self.blocksize or 1024,
+                lambda x: self._interleaved(self.channel.descriptor, x.reshape(-1, 1), out[:x.size]))
         gc.collect()
         gc.freeze()
         self.stream.start()

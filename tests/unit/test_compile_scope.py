@@ -96,20 +96,21 @@ event.register("numba:compile", Listener())
 from engine.models import load_model
 from engine.realtime.block import for_families, warm_up
 from engine.realtime.channel import Channel
+from engine.realtime.jack_callback import without_ports
 from engine.realtime.jack_host import JackHost
 channel = Channel([load_model(sys.argv[1])])
 callback = JackHost.compile_callbacks(channel.families)  # what `ampemu run` on JACK compiles for it
-warm_up(channel, 64)
+warm_up(channel, 64, without_ports(callback, channel))  # and runs before activation
 print(" ".join(sorted(set(compiled))), "|", len(for_families(channel.families).render_block.signatures),
       callback.cache_hits)
 """
 
 
 def test_the_live_callbacks_of_a_bank_compile_its_family_only_and_load_from_the_cache_next_time(tmp_path):
-    """From an empty cache, `ampemu run`'s JACK callback and block code for a bank of LSTM captures
-    compile the LSTM kernel and neither WaveNet's, the block code once (the types warm_up calls it
-    with are the ones compiled ahead); a second start loads all of it, the cfunc included, from the
-    cache and compiles nothing (a closure's cache key holds plain values, not a dispatcher)."""
+    """From an empty cache, `ampemu run`'s JACK callback for a bank of LSTM captures compiles the
+    LSTM kernel and neither WaveNet's, and its warm-up runs the cfunc itself (no second compiled
+    copy of the block code); a second start loads all of it, the cfunc included, from the cache and
+    compiles nothing (a closure's cache key holds plain values, not a dispatcher)."""
     def start():
         done = subprocess.run([sys.executable, "-c", LIVE_PROBE, str(data_file("models", "nam-a2", "lstm.nam"))],
                               cwd=REPO, capture_output=True, text=True, timeout=900,
@@ -121,36 +122,38 @@ def test_the_live_callbacks_of_a_bank_compile_its_family_only_and_load_from_the_
     modules, (signatures, cfunc_hits) = start()
     assert {"engine.kernels.nam_lstm", "engine.realtime.block", "engine.realtime.jack_callback"} <= modules
     assert "engine.kernels.nam_wavenet" not in modules and "engine.kernels.gated_wavenet" not in modules
-    assert signatures == 1 and cfunc_hits == 0
+    assert signatures == 0 and cfunc_hits == 0
     modules, (signatures, cfunc_hits) = start()
     assert modules == set() and cfunc_hits == 1
 
 
 def test_a_bank_gaining_another_family_compiles_it_ahead_and_switches_to_it_sample_exact(tmp_path):
     """The page saved a bank that adds a NAM WaveNet preset to the LSTM one that plays: compile_ahead
-    (what the restart runs while the current sound plays) compiles the block code for both families
-    before any channel exists; a channel of both then switches from the LSTM to the WaveNet with the
-    crossfade the offline reference computes, sample for sample."""
+    (what the restart runs while the current sound plays) compiles the JACK callback for both
+    families before any channel exists; a channel of both then switches, in that very callback, from
+    the LSTM to the WaveNet with the crossfade the offline reference computes, sample for sample."""
     from support.audio import guitar_like
     from support.presets import switch_reference
     from engine.presets.bank import load_bank
     from engine.presets.live import compile_ahead
     from engine.realtime import block
     from engine.realtime.channel import Channel
+    from engine.realtime.jack_callback import without_ports
+    from engine.realtime.jack_host import JackHost
 
     lstm, nano = data_file("models", "nam-a2", "lstm.nam"), data_file("models", "nam", "random_nano.nam")
     (tmp_path / "bank.toml").write_text(f'[[preset]]\nname = "lstm"\nmodel = "{lstm}"\n\n'
                                         f'[[preset]]\nname = "nano"\nmodel = "{nano}"\n')
     said = []
-    families = compile_ahead(load_bank(tmp_path / "bank.toml"), frozenset((dispatch.NAM_LSTM,)), block.compile_for,
-                             say=said.append)
+    families = compile_ahead(load_bank(tmp_path / "bank.toml"), frozenset((dispatch.NAM_LSTM,)),
+                             JackHost.compile_callbacks, say=said.append)
     assert families == {dispatch.NAM_LSTM, dispatch.NAM_WAVENET} and len(said) == 1
-    render_block = block.for_families(families).render_block
-    assert len(render_block.signatures) == 1
+    callback = JackHost.compile_callbacks(families)  # the same cfunc, already built
     channel = Channel([load_model(lstm), load_model(nano)])
     channel.set_crossfade(300, "equal-power")
-    block.warm_up(channel, 64)
-    assert len(render_block.signatures) == 1  # warm_up ran what was compiled ahead
+    play = without_ports(callback, channel)
+    block.warm_up(channel, 64, play)
+    assert not block.for_families(families).render_block.signatures  # nothing but the cfunc was compiled
     channel.start_on(0)
     x = guitar_like(0.3, 48000, seed=5)
     y = np.empty_like(x)
@@ -158,7 +161,6 @@ def test_a_bank_gaining_another_family_compiles_it_ahead_and_switches_to_it_samp
     for index, start in enumerate(range(0, x.size, 64)):
         if index == switch_block:
             channel.select_slot(1)
-        n = min(64, x.size - start)
-        render_block(channel.descriptor, x[start:start + n], y[start:start + n], n)
+        y[start:start + 64] = play(x[start:start + 64])
     expected = switch_reference(x, switch_block * 64, (lstm, 1.0, 1.0), (nano, 1.0, 1.0), 300, "equal-power")
     np.testing.assert_array_equal(y, expected)
