@@ -42,8 +42,10 @@ def pair(device: str, kind: str, work: Path) -> tuple[Path, Path]:
     return next(folder.glob("input.*")), next(folder.glob("output.*"))
 
 
-def esr(pred: np.ndarray, target: np.ndarray) -> float:
-    target, pred = target[GRADE_FROM:].astype(np.float64), pred[GRADE_FROM:].astype(np.float64)
+def esr(pred: np.ndarray, target: np.ndarray, delay: int = 0) -> float:
+    """ESR of `pred` against `target` less the `delay` that training removed (a model trained on an
+    aligned capture answers that much earlier than the device did)."""
+    target, pred = target[GRADE_FROM + delay:].astype(np.float64), pred[GRADE_FROM:pred.size - delay].astype(np.float64)
     return float(np.sum((target - pred) ** 2) / np.sum(target ** 2))
 
 
@@ -74,7 +76,9 @@ def grade_ampemu(run_dir: Path, test) -> dict:
     pred, _ = sf.read(rendered, dtype="float64")
     target, _ = sf.read(test[1], dtype="float64")
     summary = json.loads((run_dir / "summary.json").read_text())
-    return {"steps": summary["steps"], "val_esr": summary.get("best_val_esr"), "test_esr": esr(pred, target)}
+    delay = json.loads((run_dir / "config.json").read_text())["delay_samples"]
+    return {"steps": summary["steps"], "val_esr": summary.get("best_val_esr"), "delay": delay,
+            "test_esr": esr(pred, target, delay)}
 
 
 def main() -> int:

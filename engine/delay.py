@@ -31,14 +31,20 @@ Numpy only (capture runs on the Pi too).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 SEARCH_SECONDS = 30.0  # the first 30 s of a capture hold plenty of playing and keep this fast
 SEGMENT = 4096  # Welch segment of the cross-spectrum; the fine search spans +-SEGMENT/4 around the coarse lag
-DEVICE_PHASE_MAX = 64  # samples (1.3 ms at 48 kHz) of any lag read as the device's phase and left in
 SURE_DB = 22.0  # a correlation peak less than 22 dB over the rest is not a measurement
+FIT_BEFORE = 192  # taps of the least-squares fit before the correlation peak (a device's phase puts the
+FIT_AFTER = 320  # peak up to ~50 samples after the onset) and after it (the device's response)
+FLOOR_TAPS = 96  # the fit's first 96 taps come before any causal response: they read the noise floor
+ONSET_SIGMAS = 5.0  # the response starts at the first tap this far over the floor (noise alone: 1 in 1.7e6)
+SHARP_SIGMAS = 100.0  # a first tap this clear rose from under ONSET_SIGMAS in one sample: it is the onset ...
+EARLY_MARGIN = 2  # ... a fainter one may follow a gentle rise hidden in the noise: remove 2 less (early is free)
+WHITEN_ORDER = 32  # the fit's residual (a clipper's distortion) is whitened by a predictor of this order
 MAX_LATENCY_S = 0.5  # a longer round trip is not a loop worth playing through (and bounds the search)
 CLICK_QUIET_S = 0.1  # a click has this much silence in the input on each side ...
 CLICK_QUIET_DB = -60.0  # ... (silence: this far under the click)
@@ -52,25 +58,38 @@ CLICK_AGREE = 1
 
 @dataclass(frozen=True)
 class DelayEstimate:
-    lag: int  # where the output lines up best with the input (positive: the output is later)
-    clarity_db: float  # the weighted correlation's peak over its median: how sure the lag is
-    remove: int  # samples to drop from the start of the output: 0, or the pure delay less the allowance
-    clicks: int = 0  # calibration clicks the lag was read from (0: read from the cross-correlation)
+    lag: int  # the pure delay: where the device's response starts (positive: the output is later)
+    clarity_db: float  # the weighted correlation's peak over its median: is there a delay to find at all
+    remove: int  # samples to drop from the start of the output: 0 when unsure, else the delay less `margin`
+    clicks: int = 0  # calibration clicks the lag was read from (0: read from the least-squares fit)
+    peak: int = 0  # where the weighted cross-correlation peaks (the device's phase puts it after `lag`)
+    onset_sigmas: float = 0.0  # the response's first clear tap over the fit's noise floor (0: none found)
+
+    @property
+    def margin(self) -> int:
+        """Samples of the delay left in: none after a sharp onset or clicks, EARLY_MARGIN after a faint one."""
+        return 0 if self.clicks or self.onset_sigmas >= SHARP_SIGMAS else EARLY_MARGIN
 
     @property
     def sure(self) -> bool:
-        return self.clicks >= CLICK_MIN_COUNT or self.clarity_db >= SURE_DB
+        return self.clicks >= CLICK_MIN_COUNT or (self.clarity_db >= SURE_DB and self.onset_sigmas >= ONSET_SIGMAS)
 
     def describe(self, rate: int) -> str:
         if self.clicks:
             return (f"the device answers {self.clicks} calibration clicks {self.lag} samples "
                     f"({1000 * self.lag / rate:.2f} ms) after each: removing {self.remove}")
+        if self.clarity_db < SURE_DB:
+            return (f"no clear delay found (correlation peak at {self.peak} samples only {self.clarity_db:.0f} dB "
+                    "over the rest); nothing removed: set it with --delay N")
         if not self.sure:
-            return (f"no clear delay found (correlation peak at {self.lag} samples only {self.clarity_db:.0f} dB "
-                    "over the rest); nothing removed")
-        what = (f"removing {self.remove} ({self.lag - self.remove} left for the device's own phase)" if self.remove
-                else "read as the device's own phase response, nothing removed")
-        return f"output lags the input by {self.lag} samples ({1000 * self.lag / rate:.2f} ms): {what}"
+            return (f"the correlation peaks at {self.peak} samples, but where the device's response starts is "
+                    "unclear; nothing removed: set it with --delay N, or record with the capture signal "
+                    "(its clicks give it exactly)")
+        found = (f"output lags the input by {self.lag} samples ({1000 * self.lag / rate:.2f} ms): the device's "
+                 f"response starts there, {self.onset_sigmas:.0f}x over the fit's noise")
+        if not self.remove:
+            return found + "; nothing removed"
+        return found + f"; removing {self.remove}" + (f" ({self.margin} short of it, to be safe)" if self.margin else "")
 
 
 def _abs_correlation(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
@@ -153,27 +172,105 @@ def _onset(answer: np.ndarray, floor: np.ndarray) -> int:
     return int(np.argmax(magnitude > max(ONSET_FLOOR_FACTOR * noise, peak * 10 ** (ONSET_PEAK_DB / 20))))
 
 
+def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Full linear convolution by FFT (np.convolve is direct: minutes for a 30 s capture and 1024 taps)."""
+    size = 1 << int(np.ceil(np.log2(a.size + b.size - 1)))
+    return np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)[:a.size + b.size - 1]
+
+
+def _normal_equations(x: np.ndarray, y: np.ndarray, first: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact least-squares normal equations (gram, cross) of y[t] ~ sum_k h[k] x[t - k] over taps
+    k = first .. first + taps - 1 and every t whose inputs all exist (the covariance method: the
+    Toeplitz shortcut's edge terms, 1e-3 of the signal, would read as taps above a -80 dB floor)."""
+    n = min(x.size, y.size)
+    t0, t1 = max(0, first + taps - 1), min(n, n + first)
+    a = x[t0 - first - (taps - 1):t1 - first]  # tap j's regressor is a[taps-1-j:][:t1-t0]
+    span = t1 - t0
+    size = 1 << int(np.ceil(np.log2(a.size)))  # lags 0..taps-1 of the correlations never wrap
+    spectrum = np.fft.rfft(a, size)
+    reverse = taps - 1 - np.arange(taps)
+    cross = np.fft.irfft(np.conj(np.fft.rfft(y[t0:t1], size)) * spectrum, size)[reverse]
+    row = np.fft.irfft(np.conj(np.fft.rfft(a[taps - 1:], size)) * spectrum, size)[reverse]  # gram[0, k]
+    # along each diagonal gram[j + 1, k + 1] = gram[j, k] + (the sample entering) - (the sample leaving)
+    entering, leaving = a[taps - 2::-1][:taps - 1], a[span + taps - 2:span - 1:-1][:taps - 1]
+    gram = np.empty((taps, taps))
+    for d in range(taps):
+        steps = entering[:taps - 1 - d] * entering[d:taps - 1] - leaving[:taps - 1 - d] * leaving[d:taps - 1]
+        diagonal = row[d] + np.concatenate([[0.0], np.cumsum(steps)])
+        gram[np.arange(taps - d), np.arange(d, taps)] = diagonal
+        gram[np.arange(d, taps), np.arange(taps - d)] = diagonal
+    gram[np.diag_indices(taps)] += 1e-12 * np.trace(gram) / taps  # a DI with exact zeros in its spectrum
+    return gram, cross
+
+
+def _whitened(x: np.ndarray, y: np.ndarray, first: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y through the filter that whitens the residual of y's least-squares fit from x: what a
+    clipper adds (its harmonics, loud where the input is quiet) then weighs no more than white noise."""
+    gram, cross = _normal_equations(x, y, first, taps)
+    fit = _convolve(x, np.linalg.solve(gram, cross))  # fit[t - first] predicts y[t]
+    start = max(0, first + taps)
+    residual = y[start:] - fit[start - first:y.size - first]
+    acf = np.array([residual[:residual.size - i] @ residual[i:] for i in range(WHITEN_ORDER + 1)])
+    toeplitz = acf[np.abs(np.subtract.outer(np.arange(WHITEN_ORDER), np.arange(WHITEN_ORDER)))]
+    predictor = np.linalg.solve(toeplitz + 1e-9 * acf[0] * np.eye(WHITEN_ORDER), acf[1:])
+    whitener = np.concatenate([[1.0], -predictor])
+    return np.convolve(x, whitener)[:x.size], np.convolve(y, whitener)[:y.size]
+
+
+def response_onset(x: np.ndarray, y: np.ndarray, peak: int) -> tuple[int, float]:
+    """Where the response of the device that turned x into y starts, near the correlation `peak`, and
+    how far its first clear tap stands over the noise (0.0: nothing stands out; the onset is then `peak`).
+
+    A least-squares FIR fit of taps peak - FIT_BEFORE .. peak + FIT_AFTER, its residual whitened
+    (generalised least squares), is orthogonalised from the latest tap to the earliest (Cholesky):
+    each tap's innovation is what it explains that the later taps cannot. Before a causal device's
+    onset that is pure noise, whatever the input's band, so the first FLOOR_TAPS taps give the floor
+    and the response starts at the first tap ONSET_SIGMAS over it. A band-limited DI does not smear this (the fit is unbiased, and taps before the onset see no
+    sidelobes); it only makes the onset's innovation small, so a response that rises gently can start
+    a few samples before its first clear tap (an 800 Hz 4th-order low-pass: 4)."""
+    first, taps = peak - FIT_BEFORE, FIT_BEFORE + FIT_AFTER
+    xw, yw = _whitened(x, y, first, taps)
+    gram, cross = _normal_equations(xw, yw, first, taps)
+    latest_first = np.linalg.cholesky(gram[::-1, ::-1])  # gram is symmetric Toeplitz-like: reversed order
+    innovation = np.abs(np.linalg.solve(latest_first, cross[::-1])[::-1])
+    floor = 1.4826 * float(np.median(innovation[:FLOOR_TAPS]))  # the median's estimate of a Gaussian's sigma
+    sigmas = innovation / max(floor, 1e-300)
+    clear = np.flatnonzero(sigmas > ONSET_SIGMAS)
+    if clear.size == 0 or clear[0] < FLOOR_TAPS:  # nothing, or the floor itself holds the response
+        return peak, 0.0
+    return first + int(clear[0]), float(sigmas[clear[0]])
+
+
 def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int, max_seconds: float = 0.2) -> DelayEstimate:
     """The pure delay of the device that turned `x` into `y`: from the calibration clicks when `x`
-    carries them, else from their first SEARCH_SECONDS' cross-correlation."""
+    carries them, else where the device's response starts in a least-squares fit of its first
+    SEARCH_SECONDS, placed by their weighted cross-correlation."""
     n = min(x.size, y.size)
     clicked = click_delay(x[:n], y[:n], rate)
     if clicked is not None:
         return clicked
     n = min(x.size, y.size, int(SEARCH_SECONDS * rate))
-    x, y = x[:n], y[:n]
+    x, y = x[:n].astype(np.float64), y[:n].astype(np.float64)
     coarse = coarse_lag(x, y, int(max_seconds * rate) * 2)  # wider than we accept, to report implausible ones
     shift = coarse - SEGMENT // 8  # move y so the fine search sees the lag near SEGMENT / 8
     xs, ys = (x[:n - shift], y[shift:]) if shift >= 0 else (x[-shift:], y[:n + shift])
     if xs.size < 4 * SEGMENT:
-        return DelayEstimate(coarse, 0.0, 0)
+        return DelayEstimate(coarse, 0.0, 0, peak=coarse)
     corr = np.abs(weighted_correlation(xs, ys))
     span = np.arange(-SEGMENT // 4, SEGMENT // 4)
     fine = int(span[np.argmax(corr[span % SEGMENT])])
-    lag = shift + fine
-    clarity_db = float(20 * np.log10(corr[fine % SEGMENT] / max(float(np.median(corr)), 1e-300)))
-    remove = max(0, lag - DEVICE_PHASE_MAX) if clarity_db >= SURE_DB else 0
-    return DelayEstimate(lag, clarity_db, remove)
+    peak = shift + fine
+    median = max(float(np.median(corr)), 1e-300)
+    clarity_db = float(20 * np.log10(corr[fine % SEGMENT] / median))
+    # a clear correlation further before the peak than the fit reaches (a quiet direct sound before a
+    # loud echo) may be where the response starts: unsure
+    before = np.arange(fine - SEGMENT // 4, fine - FIT_BEFORE + FLOOR_TAPS)
+    earlier_db = float(20 * np.log10(corr[before % SEGMENT].max() / median))
+    if clarity_db < SURE_DB or earlier_db >= SURE_DB or abs(peak) + FIT_AFTER + 4 * SEGMENT > n:
+        return DelayEstimate(peak, clarity_db, 0, peak=peak)
+    onset, sigmas = response_onset(x, y, peak)
+    found = DelayEstimate(onset, clarity_db, 0, peak=peak, onset_sigmas=sigmas)
+    return replace(found, remove=max(0, onset - found.margin)) if found.sure else found
 
 
 def click_train(clicks: int, spacing: int, lead: int, level: float) -> np.ndarray:
