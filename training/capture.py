@@ -116,13 +116,13 @@ def load_capture(input_path, output_path, channel: int | None = None, delay: int
              "signal, which covers them (`ampemu capture`, docs/capture.md)")
     if delay is None:
         found = estimate_delay(x, y, rate, MAX_DELAY_SECONDS)
-        if found.sure and found.lag < -LEAD_TOLERANCE:
-            raise AmpemuError(f"{output_path}: the output leads {input_path} by {-found.lag} samples "
-                              f"({-1000 * found.lag / rate:.1f} ms), which no device does; are the files swapped? "
+        if found.correlated and found.peak < -LEAD_TOLERANCE:
+            raise AmpemuError(f"{output_path}: the output leads {input_path} by {-found.peak} samples "
+                              f"({-1000 * found.peak / rate:.1f} ms), which no device does; are the files swapped? "
                               "(override with --delay)")
-        if found.sure and found.lag > MAX_DELAY_SECONDS * rate:
-            raise AmpemuError(f"{output_path}: estimated latency {found.lag} samples "
-                              f"({1000 * found.lag / rate:.1f} ms) is implausible (over {1000 * MAX_DELAY_SECONDS:.0f} "
+        if found.correlated and found.peak > MAX_DELAY_SECONDS * rate:
+            raise AmpemuError(f"{output_path}: estimated latency {found.peak} samples "
+                              f"({1000 * found.peak / rate:.1f} ms) is implausible (over {1000 * MAX_DELAY_SECONDS:.0f} "
                               "ms); check the pair or set it with --delay N")
         delay = found.remove
         print(f"latency: {found.describe(rate)} (override with --delay N)")

@@ -25,7 +25,8 @@ def add_capture_arguments(p, required: bool = True) -> None:
     p.add_argument("--output", required=required, help="the device's recorded output (WAV)")
     p.add_argument("--channel", type=int, default=None, help="channel of stereo files to use (0-based; default 0)")
     p.add_argument("--delay", type=int, default=None,
-                   help="samples the output lags the input (default: estimated by cross-correlation; 0 = none)")
+                   help="samples the output lags the input (default: where the device's response starts, from the "
+                        "capture signal's clicks or a least-squares fit: engine/delay.py; 0 = none)")
 
 
 def add_checkpoint_argument(p) -> None:
