@@ -104,7 +104,8 @@ class DelayEstimate:
             return (f"the correlation peaks at {self.peak} samples, but where the device's response starts is "
                     "unclear; nothing removed: set it with --delay N, or record with the capture signal "
                     "(its clicks give it exactly)")
-        how = f"{self.onset_sigmas:.0f}x over the fit's noise; the correlation peaks {self.peak - self.lag} samples later"
+        how = (f"{self.onset_sigmas:.0f}x over the fit's noise; "
+               f"the correlation peaks {self.peak - self.lag} samples later")
         if self.lag <= 0:
             return f"none: the device's response starts with the input ({how}): nothing removed"
         found = (f"output lags the input by {self.lag} samples ({1000 * self.lag / rate:.2f} ms): the device's "
@@ -195,7 +196,7 @@ def _onset(answer: np.ndarray, floor: np.ndarray) -> int:
 
 
 def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Full linear convolution by FFT (np.convolve is direct: minutes for a 30 s capture and 1024 taps)."""
+    """Full linear convolution by FFT (np.convolve is direct: seconds for a 30 s capture and 512 taps)."""
     size = 1 << int(np.ceil(np.log2(a.size + b.size - 1)))
     return np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)[:a.size + b.size - 1]
 
@@ -247,13 +248,14 @@ def response_onset(x: np.ndarray, y: np.ndarray, peak: int) -> tuple[int, float]
     (generalised least squares), is orthogonalised from the latest tap to the earliest (Cholesky):
     each tap's innovation is what it explains that the later taps cannot. Before a causal device's
     onset that is pure noise, whatever the input's band, so the first FLOOR_TAPS taps give the floor
-    and the response starts at the first tap ONSET_SIGMAS over it. A band-limited DI does not smear this (the fit is unbiased, and taps before the onset see no
-    sidelobes); it only makes the onset's innovation small, so a response that rises gently can start
-    a few samples before its first clear tap (an 800 Hz 4th-order low-pass: 4)."""
+    (module docstring: the thresholds). A band-limited DI does not smear this (the fit is unbiased, and
+    taps before the onset see no sidelobes); it only makes the onset's innovation small, so a response
+    that rises gently can start a few samples before its first clear tap (an 800 Hz 4th-order
+    low-pass: 5)."""
     first, taps = peak - FIT_BEFORE, FIT_BEFORE + FIT_AFTER
     xw, yw = _whitened(x, y, first, taps)
     gram, cross = _normal_equations(xw, yw, first, taps)
-    latest_first = np.linalg.cholesky(gram[::-1, ::-1])  # gram is symmetric Toeplitz-like: reversed order
+    latest_first = np.linalg.cholesky(gram[::-1, ::-1])  # taps in reverse: the latest is orthogonalised first
     innovation = np.abs(np.linalg.solve(latest_first, cross[::-1])[::-1])
     floor = 1.4826 * float(np.median(innovation[:FLOOR_TAPS]))  # the median's estimate of a Gaussian's sigma
     sigmas = innovation / max(floor, 1e-300)
