@@ -50,6 +50,8 @@ import numpy as np
 SEARCH_SECONDS = 30.0  # the first 30 s of a capture hold plenty of playing and keep this fast
 SEGMENT = 4096  # Welch segment of the cross-spectrum; the fine search spans +-SEGMENT/4 around the coarse lag
 SURE_DB = 22.0  # a correlation peak less than 22 dB over the rest is not a measurement
+EARLIER_DB = 30.0  # a second peak this clear before the fit's reach may be the response's start (a DI's
+# own periodicity leaves up to 24 dB there on the shared takes; a -20 dB direct sound before an echo: 38)
 FIT_BEFORE = 192  # taps of the least-squares fit before the correlation peak (a device's phase puts the
 FIT_AFTER = 320  # peak up to ~50 samples after the onset) and after it (the device's response)
 FLOOR_TAPS = 96  # the fit's first 96 taps come before any causal response: they read the noise floor
@@ -292,7 +294,7 @@ def estimate_delay(x: np.ndarray, y: np.ndarray, rate: int, max_seconds: float =
     # loud echo) may be where the response starts: unsure
     before = np.arange(fine - SEGMENT // 4, fine - FIT_BEFORE + FLOOR_TAPS)
     earlier_db = float(20 * np.log10(corr[before % SEGMENT].max() / median))
-    if clarity_db < SURE_DB or earlier_db >= SURE_DB or abs(peak) + FIT_AFTER + 4 * SEGMENT > n:
+    if clarity_db < SURE_DB or earlier_db >= EARLIER_DB or abs(peak) + FIT_AFTER + 4 * SEGMENT > n:
         return DelayEstimate(peak, clarity_db, 0, peak=peak)
     onset, sigmas = response_onset(x, y, peak)
     found = DelayEstimate(onset, clarity_db, 0, peak=peak, onset_sigmas=sigmas)
