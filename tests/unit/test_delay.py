@@ -162,8 +162,8 @@ def test_calibration_clicks_give_the_pure_delay_through_any_device(capture_signa
         assert "calibration clicks" in found.describe(RATE)
 
 
-def test_clicks_that_disagree_fall_back_to_the_correlation(capture_signal_30s):
-    """A take that lost audio between clicks gives no click answer; the cross-correlation decides."""
+def test_clicks_that_disagree_fall_back_to_the_fit(capture_signal_30s):
+    """A take that lost audio between clicks gives no click answer; the least-squares fit decides."""
     from engine.capture.signal import click_positions
 
     x = capture_signal_30s
