@@ -32,6 +32,7 @@ from numba import njit
 from engine.formats.nam.activations import ACTIVATIONS
 from engine.formats.nam.model import NamWaveNet
 from engine.kernels.activations import FAST, sigmoid_mode, tanh_exact, tanh_fast
+from engine.kernels.fused_layer import make_layer
 from engine.kernels.linalg import DIL_1, NO_INIT, SHARED_ROW, TILE, tiled_acc
 from engine.kernels.packing import WeightPacker
 
@@ -54,8 +55,21 @@ _ARRAYS = 17  # per-array records start here: a condition_dsp's arrays (the firs
 (_IN, _C, _H, _LAYERS_IN, _FIRST, _W_RE, _W_HEAD, _B_HEAD, _B, _HEAD_IN, _HEAD_K, _HEAD_HIST, _HEAD_BUF,
  _LAYER1X1, _CONDITIONS) = range(15)
 _ARRAY_RECORD = 15
-_DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF, _W_H1, _B_H1 = range(14)
-_LAYER_RECORD = 14
+_DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, _B_RES, _BUF, _W_H1, _B_H1, _FUSED = \
+    range(15)
+_LAYER_RECORD = 15
+
+
+_LAYER_3 = make_layer(3)
+FUSED_CHANNELS = (3,)  # layers of these widths go through fused_layer.py when `fusable` says so
+
+
+def fusable(array, i: int) -> bool:
+    """Whether layer i of `array` fits fused_layer.py: no bottleneck, layer1x1 and no head1x1, not gated,
+    (leaky) ReLU, the mono input mixed in."""
+    return (array.channels in FUSED_CHANNELS and array.inner_channels == array.channels and array.layer1x1
+            and not array.head1x1_weights and not array.layer_gated(i) and array.condition_size == 1
+            and array.layer_activation(i)[0] in ("LeakyReLU", "ReLU"))
 
 
 def _buffers(model: NamWaveNet) -> list[tuple[int, int]]:
@@ -122,7 +136,9 @@ def build(model: NamWaveNet, fast: bool):
             k, (activation, slope), gated = array.layer_kernel(i), array.layer_activation(i), array.layer_gated(i)
             hist = (k - 1) * dilation
             layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST] = dilation, k, hist
-            layout[lrec + _ACTIVATION], layout[lrec + _SLOPE] = ACTIVATIONS.index(activation), put([slope])
+            layout[lrec + _ACTIVATION] = ACTIVATIONS.index(activation)
+            layout[lrec + _SLOPE] = put([slope if activation == "LeakyReLU" else 0.0])  # ReLU: a leaky one of slope 0
+            layout[lrec + _FUSED] = int(fusable(array, i))
             layout[lrec + _GATED] = int(gated)
             layout[lrec + _W_CONV] = put(np.transpose(array.conv_weights[i], (2, 1, 0)))
             layout[lrec + _B_CONV] = put(array.conv_biases[i])
@@ -277,9 +293,22 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
             lrec = first + _LAYER_RECORD * i
             dil, taps, hist = layout[lrec + _DIL], layout[lrec + _K], layout[lrec + _HIST]
             stride, now = hist + chunk + PAD, layout[lrec + _BUF] + hist + pos
+            # the residual h' goes straight into the next layer's buffer, after the array's last layer into
+            # _RES: the next array's input (after the net's last layer nothing reads it)
+            if i + 1 < n_layers:
+                nxt = lrec + _LAYER_RECORD
+                dest_stride = layout[nxt + _HIST] + chunk + PAD
+                dest = layout[nxt + _BUF] + layout[nxt + _HIST] + pos
+            else:
+                dest, dest_stride = layout[_RES], width
+                in_at, in_rows = dest, c
+            b_conv, w_mix, w_conv = layout[lrec + _B_CONV], layout[lrec + _W_MIX], layout[lrec + _W_CONV]
+            if layout[lrec + _FUSED] != 0:  # few channels: the whole layer in one pass (FUSED_CHANNELS: 3)
+                _LAYER_3(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, layout[lrec + _SLOPE],
+                         layout[lrec + _W_RES], layout[lrec + _B_RES], dest, dest_stride, acc, width)
+                continue
             c_conv = 2 * b if layout[lrec + _GATED] else b
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv
-            b_conv, w_mix, w_conv = layout[lrec + _B_CONV], layout[lrec + _W_MIX], layout[lrec + _W_CONV]
             if layout[rec + _CONDITIONS] == 1:  # the mono input: bias + w x, the conv's first FMA
                 tiled_acc(state, z, width, c_conv, weights, w_conv, state, now, stride, c, taps, dil, width,
                           x_at, SHARED_ROW, w_mix, b_conv)
@@ -316,15 +345,6 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
                     head_flat[e] += act_flat[e]
             if last_array and i + 1 == n_layers:
                 break  # the very last residual feeds nothing
-            # residual h' = h + b + W act (layer1x1), or h: straight into the next layer's buffer, or after the
-            # last layer into _RES, the next array's input
-            if i + 1 < n_layers:
-                nxt = lrec + _LAYER_RECORD
-                dest_stride = layout[nxt + _HIST] + chunk + PAD
-                dest = layout[nxt + _BUF] + layout[nxt + _HIST] + pos
-            else:
-                dest, dest_stride = layout[_RES], width
-                in_at, in_rows = dest, c
             if layout[rec + _LAYER1X1] != 0:  # 1 * h + b, then + W act
                 tiled_acc(state, dest, dest_stride, c, weights, layout[lrec + _W_RES], state, act, width, b, 1, 0, width,
                           now, stride, layout[_ONES], layout[lrec + _B_RES])

@@ -37,14 +37,31 @@ def _target_has_avx512() -> bool:
 
 
 LANES = 16 if _target_has_avx512() else 8  # floats per LLVM vector
-_F32 = ir.FloatType()
-VEC = ir.VectorType(_F32, LANES)
+F32 = ir.FloatType()
+VEC = ir.VectorType(F32, LANES)
 I64 = ir.IntType(64)
 _SPLAT = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
 
 
 def const(value: int) -> ir.Constant:
     return ir.Constant(I64, value)
+
+
+def vload(builder, ptr, offset: int):
+    """The vector of LANES floats at ptr + offset (a constant)."""
+    return builder.load(builder.bitcast(builder.gep(ptr, [const(offset)]), VEC.as_pointer()), align=4)
+
+
+def vstore(builder, value, ptr, offset: int) -> None:
+    builder.store(value, builder.bitcast(builder.gep(ptr, [const(offset)]), VEC.as_pointer()), align=4)
+
+
+def splat(builder, ptr, offset):
+    """The float at ptr + offset (an IR value) in every lane."""
+    scalar = builder.load(builder.gep(ptr, [offset]))
+    return builder.shuffle_vector(builder.insert_element(ir.Constant(VEC, ir.Undefined), scalar,
+                                                         ir.Constant(ir.IntType(32), 0)),
+                                  ir.Constant(VEC, ir.Undefined), _SPLAT)
 
 
 def link_phis(phis, entry, latch) -> None:
@@ -68,32 +85,23 @@ def _codegen(groups: int, vectors: int):
     def codegen(context, builder, sig, args):
         (out_a, out_at, out_stride, w_a, w_at, w_stride, src_a, src_at, src_stride, rows, taps, dil,
          init_at, init_stride, init_w, init_b) = args
-        vptr = VEC.as_pointer()
         fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(VEC, [VEC] * 3), f"llvm.fma.v{LANES}f32")
         out_p = context.make_array(sig.args[0])(context, builder, out_a).data
         w_p = context.make_array(sig.args[3])(context, builder, w_a).data
         src_p = context.make_array(sig.args[6])(context, builder, src_a).data
 
-        def vload(ptr, offset):
-            return builder.load(builder.bitcast(builder.gep(ptr, [const(offset)]), vptr), align=4)
-
-        def splat(ptr, offset):
-            scalar = builder.load(builder.gep(ptr, [offset]))
-            return builder.shuffle_vector(builder.insert_element(ir.Constant(VEC, ir.Undefined), scalar,
-                                                                 ir.Constant(ir.IntType(32), 0)),
-                                          ir.Constant(VEC, ir.Undefined), _SPLAT)
-
         out_rows = [builder.gep(out_p, [builder.add(out_at, builder.mul(out_stride, const(g)))]) for g in range(groups)]
         with builder.if_else(builder.icmp_signed("<", init_at, const(0))) as (accumulate, initialise):
             with accumulate:  # start from out
-                from_out = [vload(out_rows[g], v * LANES) for g in range(groups) for v in range(vectors)]
+                from_out = [vload(builder, out_rows[g], v * LANES) for g in range(groups) for v in range(vectors)]
                 from_out_block = builder.block
             with initialise:  # start from init_w[g] * src row g + init_b[g]
                 from_init = []
                 for g in range(groups):
                     row = builder.gep(src_p, [builder.add(init_at, builder.mul(init_stride, const(g)))])
-                    scale, bias = splat(w_p, builder.add(init_w, const(g))), splat(w_p, builder.add(init_b, const(g)))
-                    from_init += [builder.call(fma, [scale, vload(row, v * LANES), bias]) for v in range(vectors)]
+                    scale = splat(builder, w_p, builder.add(init_w, const(g)))
+                    bias = splat(builder, w_p, builder.add(init_b, const(g)))
+                    from_init += [builder.call(fma, [scale, vload(builder, row, v * LANES), bias]) for v in range(vectors)]
                 from_init_block = builder.block
         acc0 = []
         for a, b in zip(from_out, from_init):
@@ -119,10 +127,10 @@ def _codegen(groups: int, vectors: int):
         builder.position_at_end(row_loop)  # j: one input row, G*NV FMAs
         j, row_p, row_w = builder.phi(I64), builder.phi(first_tap.type), builder.phi(w0.type)
         acc_j = [builder.phi(VEC) for _ in acc0]
-        xs = [vload(row_p, v * LANES) for v in range(vectors)]
+        xs = [vload(builder, row_p, v * LANES) for v in range(vectors)]
         acc = list(acc_j)
         for g in range(groups):
-            weight = splat(row_w, const(g))
+            weight = splat(builder, row_w, const(g))
             for v in range(vectors):
                 acc[g * vectors + v] = builder.call(fma, [xs[v], weight, acc_j[g * vectors + v]])
         j1, row_p1, row_w1 = builder.add(j, const(1)), builder.gep(row_p, [src_stride]), builder.gep(row_w, [w_stride])
@@ -140,8 +148,7 @@ def _codegen(groups: int, vectors: int):
         totals = totals_at_exit(builder, acc0, acc, entry, tap_next)
         for g in range(groups):
             for v in range(vectors):
-                builder.store(totals[g * vectors + v], builder.bitcast(builder.gep(out_rows[g], [const(v * LANES)]), vptr),
-                              align=4)
+                vstore(builder, totals[g * vectors + v], out_rows[g], v * LANES)
         return context.get_dummy_value()
     return codegen
 
