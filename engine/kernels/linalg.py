@@ -75,7 +75,7 @@ SHARED_ROW = np.int64(0)  # init_stride: every output starts from the same row (
 DIL_1 = np.int64(1)  # a conv's dilation 1 (the head's), as a value: the conv specialisation
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, _nrt=False, error_model="numpy")
 def tiled_acc(out, out_at, out_stride, n_out, w, w_at, src, src_at, src_stride, rows, taps, dil, n,
               init_at, init_stride, init_w, init_b):
     """out[out_at + o*out_stride + t] (+)= sum_{k<taps, j<rows} w[w_at + (k*rows + j)*n_out + o]

@@ -181,7 +181,7 @@ def _shift(state, buf, rows, hist, chunk, used):
                 dst[j] = src[j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, _nrt=False, error_model="numpy")
 def _compact(layout, state, used):
     """Move each buffer's last `history` samples to the front."""
     chunk, first = layout[_CHUNK], _ARRAYS + _ARRAY_RECORD * layout[_N_ARRAYS]
@@ -233,7 +233,7 @@ def _fill(state, at, stride, rows, width, weights, bias_at):
             row[t] = bias
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, _nrt=False, error_model="numpy", fastmath={"contract"})
 def _chunk(layout, weights, state, cursor, x, y, start, n):
     chunk = layout[_CHUNK]
     pos = cursor[0]
@@ -262,7 +262,7 @@ def _chunk(layout, weights, state, cursor, x, y, start, n):
     cursor[0] = pos + n
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, _nrt=False, error_model="numpy", fastmath={"contract"})
 def _net(layout, weights, state, first_array, end_array, pos, width):
     """Arrays first_array..end_array-1 on the input (row _X), conditioned by it (mono) or by the condition_dsp's
     rows (_COND); returns the state offset of the last array's head output, (rows, width).
@@ -372,7 +372,7 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
     return acc  # after the swap: the last head's output
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, _nrt=False, error_model="numpy", fastmath={"contract"})
 def process(layout, weights, state, cursor, x, y):
     """y[:] = model(x) for one block of any length, continuing from the stored history."""
     total = x.shape[0]
