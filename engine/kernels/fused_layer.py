@@ -10,11 +10,13 @@ For each tile of T = TILE consecutive samples (t < width), with C channels unrol
 z, a and h' stay in registers (C x 2 vectors each): the layer costs one read of its input taps and
 one write of the next layer's input, where the general path (nam_wavenet.py: tiled_acc for the conv
 and for the 1x1, flat loops for the activation and the head) makes four passes and two calls. At 3
-channels the tile's work per layer is ~100 FMAs, so those passes and calls were most of the time.
+channels the tile's work per layer is ~100 FMAs, so those passes and calls were most of the time:
+A2-Lite plays a 64-frame block in 0.6x the general path's time (A/B in one process, docs/engine.md).
 
 Every sample gets the general path's operations in the same order (the conv's FMA chain from
 bias + mixin, fma(slope, min, max), the residual's chain from 1 * h + b), so the output is the same
-to the bit, and bit-identical for any block partition.
+to the bit, and bit-identical for any block partition. Tried and not kept: splitting the conv's sum
+into one partial sum per input row (chains a third as long, 18 zmm accumulators) was no faster.
 """
 
 from llvmlite import ir
@@ -22,11 +24,9 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from engine.kernels.tile import F32, I64, LANES, VEC, const, link_phis, splat, vload, vstore
+from engine.kernels.tile import I64, LANES, VEC, const, link_phis, splat, vload, vstore
 
-# vectors of samples per step: the step's C*C*VECTORS partial sums of z fit the register file (AVX-512: 18 of 32
-# zmm at 3 channels; AVX2's 16 ymm and NEON's 32 q registers, one vector of 8 floats being 2 q: 9 sums)
-VECTORS = 2 if LANES == 16 else 1
+VECTORS = 2  # T = TILE: C x 2 accumulators (6 zmm or ymm at 3 channels; 12 NEON q registers)
 _ZERO = ir.Constant(VEC, [0.0] * LANES)
 _ONE = ir.Constant(VEC, [1.0] * LANES)
 
@@ -53,17 +53,17 @@ def _codegen(channels: int):
         done = builder.append_basic_block("layer.done")
         builder.cbranch(builder.icmp_signed(">", width, const(0)), tile, done)
 
-        builder.position_at_end(tile)  # row j's partial sum of z: row 0's from bias + mixin, the others' from 0
+        builder.position_at_end(tile)  # z starts at bias + mixin, as tiled_acc's init
         t = builder.phi(I64)
         x = builder.gep(s, [builder.add(x_at, t)])
         z0 = [builder.call(fma, [splat(builder, w, builder.add(w_mix, const(o))), vload(builder, x, v * LANES),
-                                 splat(builder, w, builder.add(b_conv, const(o)))]) if j == 0 else _ZERO
-              for j in range(C) for o in range(C) for v in range(NV)]
+                                 splat(builder, w, builder.add(b_conv, const(o)))])
+              for o in range(C) for v in range(NV)]
         tap_p0, w_p0 = builder.gep(s, [builder.add(first_tap, t)]), builder.gep(w, [w_conv])
         tile_block = builder.block
         builder.branch(tap_loop)
 
-        builder.position_at_end(tap_loop)  # one tap: C input rows, C*C*NV FMAs into C*C*NV independent sums
+        builder.position_at_end(tap_loop)  # one tap: C input rows, C*C*NV FMAs in tiled_acc's order
         k, tap_p, tap_w = builder.phi(I64), builder.phi(tap_p0.type), builder.phi(w_p0.type)
         z_k = [builder.phi(VEC) for _ in z0]
         z = list(z_k)
@@ -73,7 +73,7 @@ def _codegen(channels: int):
             for o in range(C):
                 weight = splat(builder, tap_w, const(j * C + o))
                 for v in range(NV):
-                    z[(j * C + o) * NV + v] = builder.call(fma, [xs[v], weight, z[(j * C + o) * NV + v]])
+                    z[o * NV + v] = builder.call(fma, [xs[v], weight, z[o * NV + v]])
         k1, tap_p1, tap_w1 = builder.add(k, const(1)), builder.gep(tap_p, [dil]), builder.gep(tap_w, [const(C * C)])
         builder.cbranch(builder.icmp_signed("<", k1, taps), tap_loop, tile_end)
         link_phis(((k, const(0), k1), (tap_p, tap_p0, tap_p1), (tap_w, w_p0, tap_w1), *zip(z_k, z0, z)),
@@ -84,9 +84,7 @@ def _codegen(channels: int):
         for o in range(C):  # activation, head accumulation
             head = at(head_at, o, width, t)
             for v in range(NV):
-                zv = z[o * NV + v]  # the rows' partial sums, added in row order
-                for j in range(1, C):
-                    zv = builder.fadd(zv, z[(j * C + o) * NV + v])
+                zv = z[o * NV + v]
                 positive = builder.select(builder.fcmp_ordered(">", zv, _ZERO), zv, _ZERO)
                 negative = builder.select(builder.fcmp_ordered("<", zv, _ZERO), zv, _ZERO)
                 a = builder.call(fma, [slope, negative, positive])

@@ -18,6 +18,11 @@ register-tile micro-kernel that reads the conv taps in place from the history bu
 rechannel and residual 1x1s straight into the next layer's buffer (no copies). Every row is computed
 in whole tiles (`width`: the block rounded up to TILE samples), so there is no remainder loop; the
 samples past the block are slack (PAD) that the next block overwrites before reading.
+Layers of few channels (FUSED_CHANNELS: A2-Lite's 3) that `fusable` accepts go through fused_layer.py
+instead: the whole layer in one pass over the block, where at 3 channels the general path's passes and
+calls cost more than its ~100 FMAs. The functions that run per block are compiled without numba's
+reference counting (_nrt=False: they allocate nothing), whose atomic increments around every array
+argument and view were 10 % of A2-Lite's time.
 Elementwise stages (activation, gate, head accumulation) run as one flat loop over (channel, time);
 loops index views with the range variable: numba's negative-index wraparound on a computed index into
 the flat state stops LLVM's vectoriser (4x slower). fastmath={"contract"} (and nothing else of

@@ -37,8 +37,8 @@ def _target_has_avx512() -> bool:
 
 
 LANES = 16 if _target_has_avx512() else 8  # floats per LLVM vector
-F32 = ir.FloatType()
-VEC = ir.VectorType(F32, LANES)
+_F32 = ir.FloatType()
+VEC = ir.VectorType(_F32, LANES)
 I64 = ir.IntType(64)
 _SPLAT = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
 
