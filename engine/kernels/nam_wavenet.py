@@ -18,7 +18,7 @@ register-tile micro-kernel that reads the conv taps in place from the history bu
 rechannel and residual 1x1s straight into the next layer's buffer (no copies). Every row is computed
 in whole tiles (`width`: the block rounded up to TILE samples), so there is no remainder loop; the
 samples past the block are slack (PAD) that the next block overwrites before reading.
-Layers of few channels (FUSED_CHANNELS: A2-Lite's 3) that `fusable` accepts go through fused_layer.py
+Layers of few channels (FUSED_CHANNELS, A2-Lite's 3) that `fusable` accepts go through fused_layer.py
 instead: the whole layer in one pass over the block, where at 3 channels the general path's passes and
 calls cost more than its ~100 FMAs. The functions that run per block are compiled without numba's
 reference counting (_nrt=False: they allocate nothing), whose atomic increments around every array
@@ -65,14 +65,14 @@ _DIL, _K, _HIST, _ACTIVATION, _SLOPE, _GATED, _W_CONV, _B_CONV, _W_MIX, _W_RES, 
 _LAYER_RECORD = 15
 
 
-_LAYER_3 = make_layer(3)
-FUSED_CHANNELS = (3,)  # layers of these widths go through fused_layer.py when `fusable` says so
+FUSED_CHANNELS = 3  # layers of this width go through fused_layer.py when `fusable` says so
+_FUSED_LAYER = make_layer(FUSED_CHANNELS)
 
 
 def fusable(array, i: int) -> bool:
     """Whether layer i of `array` fits fused_layer.py: no bottleneck, layer1x1 and no head1x1, not gated,
     (leaky) ReLU, the mono input mixed in."""
-    return (array.channels in FUSED_CHANNELS and array.inner_channels == array.channels and array.layer1x1
+    return (array.channels == FUSED_CHANNELS and array.inner_channels == array.channels and array.layer1x1
             and not array.head1x1_weights and not array.layer_gated(i) and array.condition_size == 1
             and array.layer_activation(i)[0] in ("LeakyReLU", "ReLU"))
 
@@ -308,9 +308,9 @@ def _net(layout, weights, state, first_array, end_array, pos, width):
                 dest, dest_stride = layout[_RES], width
                 in_at, in_rows = dest, c
             b_conv, w_mix, w_conv = layout[lrec + _B_CONV], layout[lrec + _W_MIX], layout[lrec + _W_CONV]
-            if layout[lrec + _FUSED] != 0:  # few channels: the whole layer in one pass (FUSED_CHANNELS: 3)
-                _LAYER_3(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, layout[lrec + _SLOPE],
-                         layout[lrec + _W_RES], layout[lrec + _B_RES], dest, dest_stride, acc, width)
+            if layout[lrec + _FUSED] != 0:  # few channels: the whole layer in one pass
+                _FUSED_LAYER(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, layout[lrec + _SLOPE],
+                             layout[lrec + _W_RES], layout[lrec + _B_RES], dest, dest_stride, acc, width)
                 continue
             c_conv = 2 * b if layout[lrec + _GATED] else b
             # z = conv bias + input mixin (1x1 of the raw input, no bias) + conv

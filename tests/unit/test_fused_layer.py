@@ -12,14 +12,14 @@ from engine.kernels import nam_wavenet
 from engine.kernels.linalg import TILE
 from engine.models import load_model
 
-C = 3  # nam_wavenet.FUSED_CHANNELS
+C = nam_wavenet.FUSED_CHANNELS
 
 
 @njit(cache=False, _nrt=False, error_model="numpy")
 def _layer(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, slope_at, w_res, b_res, dest,
            dest_stride, head_at, width):
-    nam_wavenet._LAYER_3(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, slope_at, w_res, b_res,
-                         dest, dest_stride, head_at, width)
+    nam_wavenet._FUSED_LAYER(state, weights, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, slope_at, w_res,
+                             b_res, dest, dest_stride, head_at, width)
 
 
 def reference(state, w, now, stride, taps, dil, x_at, w_conv, b_conv, w_mix, slope_at, w_res, b_res, head_at, width):
